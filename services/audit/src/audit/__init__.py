@@ -1,0 +1,3 @@
+"""The audit service of authtrail."""
+
+__version__ = "0.1.0"

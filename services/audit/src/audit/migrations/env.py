@@ -1,0 +1,5 @@
+"""Alembic environment of the audit service."""
+
+from shared.database import run_alembic_env
+
+run_alembic_env(None)

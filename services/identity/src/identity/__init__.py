@@ -1,0 +1,3 @@
+"""The identity service of authtrail."""
+
+__version__ = "0.1.0"

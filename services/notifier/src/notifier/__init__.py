@@ -1,0 +1,3 @@
+"""The notifier service of authtrail."""
+
+__version__ = "0.1.0"

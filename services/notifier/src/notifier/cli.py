@@ -1,0 +1,40 @@
+"""The ``notifier`` command: serve, migrate."""
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from notifier import __version__
+from notifier.settings import NotifierSettings
+from shared import database
+from shared.serving import serve as serve_app
+from shared.telemetry import setup_telemetry
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+cli = typer.Typer(help="authtrail notifier service", no_args_is_help=True)
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the notifier database to the newest schema."""
+    settings = NotifierSettings()
+    asyncio.run(database.upgrade(MIGRATIONS, settings.database_url))
+
+
+@cli.command()
+def serve() -> None:
+    """Run the HTTP service until SIGINT or SIGTERM."""
+    from notifier.app import create_app
+
+    settings = NotifierSettings()
+    telemetry = setup_telemetry("notifier", __version__)
+    try:
+        serve_app(create_app(settings), settings.host, settings.port)
+    finally:
+        telemetry.shutdown()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,196 @@
+"""The consumer loop every service runs: handle, retry, dead-letter, commit.
+
+Offsets are committed only after the handler returned, that is after the
+service's own database commit, so delivery is at least once and handlers
+must be idempotent on ``event_id``.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from shared.events import EnvelopeError
+from shared.messaging.dead_letter import DeadLetterPublisher
+from shared.messaging.headers import context_from_headers, header_value
+
+logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[ConsumerRecord], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled: dead-letter it at once."""
+
+
+class DependencyUnavailable(Exception):
+    """A dependency (database, SMTP, broker) is away: retry without a bound."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter for the given 1-based attempt."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs ``handler`` over every record of the subscribed topics, in order.
+
+    On revocation the record in flight finishes, the offsets handled so far
+    are committed, and the rest of that partition's batch is dropped for the
+    new owner to read again.
+    """
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: Handler,
+        dead_letters: DeadLetterPublisher,
+        *,
+        name: str,
+        retry: RetryPolicy = RetryPolicy(),
+        batch_size: int = 200,
+    ) -> None:
+        self._consumer = consumer
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._name = name
+        self._retry = retry
+        self._batch_size = batch_size
+        self._lock = asyncio.Lock()
+        self._handled: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.records_handled = 0
+
+    def subscribe(self, *topics: str) -> None:
+        self._consumer.subscribe(topics=list(topics), listener=self)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            batch = await self._consumer.getmany(
+                timeout_ms=500, max_records=self._batch_size
+            )
+            for tp, records in batch.items():
+                async with self._lock:
+                    await self._handle_partition(tp, records)
+                    await self._commit([tp])
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._lock:
+            await self._commit(revoked)
+            for tp in revoked:
+                self._handled.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        logger.info(
+            "kafka.partitions_assigned",
+            extra={"consumer": self._name, "partitions": [str(tp) for tp in assigned]},
+        )
+
+    async def _handle_partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
+        for record in records:
+            if self._stopping.is_set() or tp not in self._consumer.assignment():
+                return
+            await self._handle_record(record)
+            self._handled[tp] = record.offset + 1
+            self.records_handled += 1
+
+    async def _handle_record(self, record: ConsumerRecord) -> None:
+        parent = context_from_headers(record.headers)
+        attempt = 0
+        while True:
+            attempt += 1
+            with tracer.start_as_current_span(
+                f"{record.topic} process",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": record.topic,
+                    "messaging.destination.partition.id": str(record.partition),
+                    "messaging.kafka.offset": record.offset,
+                    "messaging.consumer.group.name": self._name,
+                    "messaging.message.id": header_value(record.headers, "event_id")
+                    or "",
+                    "auth.attempt": attempt,
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span:
+                try:
+                    await self._handler(record)
+                    return
+                except (PoisonMessage, EnvelopeError) as exc:
+                    _mark_failed(span, exc)
+                    await self._dead_letters.publish(record, exc)
+                    return
+                except DependencyUnavailable as exc:
+                    _mark_failed(span, exc)
+                    delay = self._retry.delay(min(attempt, 8))
+                    logger.warning(
+                        "kafka.dependency_unavailable",
+                        extra={
+                            "consumer": self._name,
+                            "error": str(exc),
+                            "retry_in_s": round(delay, 2),
+                        },
+                    )
+                except Exception as exc:
+                    _mark_failed(span, exc)
+                    if attempt >= self._retry.max_attempts:
+                        logger.exception(
+                            "kafka.handler_gave_up",
+                            extra={"consumer": self._name, "attempts": attempt},
+                        )
+                        await self._dead_letters.publish(record, exc)
+                        return
+                    delay = self._retry.delay(attempt)
+                    logger.warning(
+                        "kafka.handler_retry",
+                        extra={
+                            "consumer": self._name,
+                            "attempt": attempt,
+                            "error": f"{type(exc).__name__}: {exc}",
+                        },
+                    )
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        except TimeoutError:
+            return
+        raise asyncio.CancelledError("consumer stopping")
+
+    async def _commit(self, partitions: list[TopicPartition]) -> None:
+        offsets = {
+            tp: OffsetAndMetadata(self._handled[tp], "")
+            for tp in partitions
+            if tp in self._handled
+        }
+        if offsets:
+            await self._consumer.commit(offsets)
+
+
+def _mark_failed(span: trace.Span, exc: BaseException) -> None:
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))

@@ -1,0 +1,40 @@
+"""Settings every service reads: broker, topics, data folder, environment.
+
+Each service subclasses :class:`CommonSettings` with its own fields. Nothing
+outside settings modules reads ``os.environ``.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker and which topics carry what."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=".env")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Tansu (the embedded broker) answers the idempotent producer with
+    # UnknownError, so the local defaults turn idempotence off.
+    kafka_enable_idempotence: bool = False
+    kafka_client_id_prefix: str = "authtrail"
+    auth_events_topic: str = "auth.events"
+    notification_events_topic: str = "notification.events"
+    alerts_topic: str = "audit.alerts"
+    dead_letter_suffix: str = ".dlq"
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    def dead_letter_topic(self, topic: str) -> str:
+        return f"{topic}{self.dead_letter_suffix}"
+
+
+class CommonSettings(KafkaSettings):
+    """What every process needs besides the broker."""
+
+    data_dir: Path = Path("data")
+    deployment_environment: str = "development"
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
