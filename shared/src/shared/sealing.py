@@ -7,6 +7,9 @@ audit service included, can recover it.
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from shared.secret_files import load_or_create
+from shared.settings import SealingSettings
+
 
 class SealError(ValueError):
     """A sealed token that is forged, corrupted or sealed with another key."""
@@ -32,3 +35,12 @@ class TokenSealer:
             return self._fernet.decrypt(sealed.encode("ascii")).decode()
         except (InvalidToken, UnicodeError, ValueError) as exc:
             raise SealError("sealed token cannot be opened") from exc
+
+
+def sealer_from_settings(settings: SealingSettings) -> TokenSealer:
+    """The sealer of the configured keys, or of the data folder's key file."""
+    if settings.token_sealing_keys is not None:
+        keys = settings.token_sealing_keys.get_secret_value().split(",")
+        return TokenSealer([k.strip().encode() for k in keys if k.strip()])
+    key = load_or_create(settings.token_sealing_key_file, TokenSealer.generate_key)
+    return TokenSealer([key.strip()])

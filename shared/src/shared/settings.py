@@ -6,7 +6,7 @@ outside settings modules reads ``os.environ``.
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,3 +38,17 @@ class CommonSettings(KafkaSettings):
     deployment_environment: str = "development"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
+
+
+class SealingSettings(BaseSettings):
+    """The key(s) sealing tokens for the notifier; identity and notifier only.
+
+    ``TOKEN_SEALING_KEYS``: comma-separated Fernet keys, the first seals, all
+    unseal (rotation). Without it, a key file in the data folder is used and
+    created on first start.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=".env")
+
+    token_sealing_keys: SecretStr | None = None
+    token_sealing_key_file: Path = Path("data/secrets/token-sealing.key")

@@ -55,10 +55,13 @@ class NoData(EventData):
 
 
 class SealedTokenIssued(EventData):
-    """A single-use token for the notifier, sealed for it alone."""
+    """A single-use token for the notifier, sealed for it alone.
 
-    sealed_token: str = Field(min_length=1, max_length=4096)
-    token_expires_at: datetime
+    Both fields are absent when the event records a refusal (``success`` false).
+    """
+
+    sealed_token: str | None = Field(default=None, min_length=1, max_length=4096)
+    token_expires_at: datetime | None = None
 
 
 class LoginSucceeded(EventData):
