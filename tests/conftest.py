@@ -18,6 +18,8 @@ import pytest
 
 from devstack.broker import EmbeddedBroker
 from shared.settings import KafkaSettings
+from tests import telemetry_capture
+from tests.telemetry_capture import TelemetryCapture
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 USE_TESTCONTAINERS = os.environ.get("TEST_USE_TESTCONTAINERS") == "1"
@@ -117,3 +119,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def telemetry() -> TelemetryCapture:
+    """In-memory span exporter and metric reader, installed once for the run."""
+    return telemetry_capture.install()

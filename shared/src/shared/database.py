@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from shared.pool_metrics import ObservedQueuePool, name_pool
+
 
 def create_engine(
     url: str,
@@ -19,10 +21,17 @@ def create_engine(
     max_overflow: int = 10,
     pool_timeout: float = 10.0,
     echo: bool = False,
+    pool_name: str | None = None,
 ) -> AsyncEngine:
-    """An engine with the pool bounded and, for SQLite, WAL and a busy timeout."""
+    """An engine with the pool bounded and measured; for SQLite, WAL and a busy
+    timeout. ``pool_name`` labels the pool metrics (default: the database name).
+    """
     parsed = make_url(url)
-    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    options: dict[str, Any] = {
+        "echo": echo,
+        "pool_pre_ping": True,
+        "poolclass": ObservedQueuePool,
+    }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -33,6 +42,7 @@ def create_engine(
             pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
         )
     engine = create_async_engine(parsed, **options)
+    name_pool(engine.pool, pool_name or Path(parsed.database or "db").stem)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
