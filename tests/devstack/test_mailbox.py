@@ -67,8 +67,9 @@ async def test_a_multipart_mail_shows_subject_bodies_and_links(
     assert message["subject"] == "Verify your email"
     assert "Bonjour Zoë" in message["text"]
     assert VERIFY_URL in message["text"]
-    assert '<a href="http://127.0.0.1:8001/verify?token=abc123&amp;lang=en">' in (
-        message["html"]
+    assert (
+        '<a href="http://127.0.0.1:8001/verify?token=abc123&amp;lang=en">'
+        in (message["html"])
     )
     assert message["links"] == [VERIFY_URL]
 
@@ -172,8 +173,8 @@ async def test_a_busy_port_fails_the_start_with_os_error(mailbox: DevMailbox) ->
 
 def test_a_plain_text_mail_has_an_empty_html_body() -> None:
     raw = (
-        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n"
-        b"\r\nSee https://example.com/a.\r\n"
+        b"From: a@example.com\r\nTo: b@example.com\r\n"
+        b"Subject: =?utf-8?q?Caf=C3=A9?=\r\n\r\nSee https://example.com/a.\r\n"
     )
 
     [message] = parse_message(raw, recipients=["b@example.com"], mail_from="a@x")
