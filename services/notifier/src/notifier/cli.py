@@ -8,6 +8,7 @@ import typer
 from notifier import __version__
 from notifier.settings import NotifierSettings
 from shared import database
+from shared.instrumentation import instrument_process
 from shared.serving import serve as serve_app
 from shared.telemetry import setup_telemetry
 
@@ -24,13 +25,23 @@ def migrate() -> None:
 
 
 @cli.command()
-def serve() -> None:
-    """Run the HTTP service until SIGINT or SIGTERM."""
+def serve(
+    migrate_first: bool = typer.Option(
+        True, "--migrate/--no-migrate", help="upgrade the schema before serving"
+    ),
+) -> None:
+    """Consume auth events and send mails; health probes over HTTP.
+
+    Runs until SIGINT or SIGTERM.
+    """
     from notifier.app import create_app
 
     settings = NotifierSettings()
     telemetry = setup_telemetry("notifier", __version__)
+    instrument_process()
     try:
+        if migrate_first:
+            asyncio.run(database.upgrade(MIGRATIONS, settings.database_url))
         serve_app(create_app(settings), settings.host, settings.port)
     finally:
         telemetry.shutdown()
