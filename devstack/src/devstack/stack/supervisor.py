@@ -46,8 +46,12 @@ class Stack:
     def processes(self) -> list[ManagedProcess]:
         return [process for group in self._started for process in group]
 
-    async def start(self) -> None:
+    def check_ports(self) -> None:
+        """Raise :class:`StackError` naming the first port taken or claimed twice."""
         check_ports(self.stages, self.settings.host)
+
+    async def start(self) -> None:
+        self.check_ports()
         self.settings.data_path.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.settings.startup_timeout
         try:

@@ -91,6 +91,8 @@ def service_environment(settings: StackSettings) -> dict[str, str]:
     data = settings.data_path
     env = inherited_environment() | {
         "PYTHONUNBUFFERED": "1",
+        # Plain tracebacks: typer's boxed ones do not survive line prefixes.
+        "_TYPER_STANDARD_TRACEBACK": "1",
         "HOST": settings.host,
         "DATA_DIR": str(data),
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,

@@ -1,0 +1,256 @@
+"""The Stack library on small real processes: order, readiness, stopping."""
+
+import io
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from rich.console import Console
+
+from devstack.broker import free_port, port_is_free
+from devstack.settings import StackSettings
+from devstack.stack import (
+    ChildFailed,
+    PortInUse,
+    ProcessSpec,
+    Stack,
+    StackError,
+    StackOutput,
+    stack_stages,
+)
+from devstack.stack.table import Exits, Listens, PortClaim
+from tests.devstack.processes import children, is_alive
+
+
+def listener(name: str, *, then: str = "", ignore_sigterm: bool = False) -> ProcessSpec:
+    """A Python child that listens on a free port, runs ``then``, and sleeps."""
+    port = free_port()
+    code = (
+        "import signal, socket, subprocess, time\n"
+        + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_sigterm else "")
+        + f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
+        + f"print('{name} listening', flush=True)\n"
+        + then
+        + "time.sleep(300)\n"
+    )
+    return ProcessSpec(
+        name,
+        (sys.executable, "-c", code),
+        dict(os.environ),
+        Listens("127.0.0.1", port),
+        "cyan",
+        (PortClaim(port, f"{name} port", "TEST_PORT"),),
+    )
+
+
+def step(name: str, code: str) -> ProcessSpec:
+    return ProcessSpec(
+        name, (sys.executable, "-c", code), dict(os.environ), Exits(), "blue"
+    )
+
+
+class MakeStack(Protocol):
+    def __call__(
+        self,
+        stages: list[tuple[ProcessSpec, ...]],
+        *,
+        stop_grace: float = 10.0,
+        startup_timeout: float = 60.0,
+    ) -> Stack: ...
+
+
+@pytest.fixture
+async def make_stack(tmp_path: Path) -> AsyncIterator[MakeStack]:
+    """Stacks writing to a string, all stopped at the end even if a test fails."""
+    made: list[Stack] = []
+
+    def make(
+        stages: list[tuple[ProcessSpec, ...]],
+        *,
+        stop_grace: float = 10.0,
+        startup_timeout: float = 60.0,
+    ) -> Stack:
+        settings = StackSettings(
+            data_dir=tmp_path / "data",
+            stop_grace=stop_grace,
+            startup_timeout=startup_timeout,
+        )
+        output = StackOutput(Console(file=io.StringIO(), width=200))
+        made.append(Stack(settings, output, stages))
+        return made[-1]
+
+    yield make
+    for stack in made:
+        await stack.stop()
+
+
+def printed(stack: Stack) -> str:
+    file = stack.output.console.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
+
+
+async def test_stages_start_in_order_and_output_is_prefixed(
+    tmp_path: Path, make_stack: MakeStack
+) -> None:
+    stack = make_stack(
+        [(listener("first"),), (step("second", "print('after first')"),)]
+    )
+
+    await stack.start()
+    await stack.stop()
+
+    output = printed(stack)
+    assert output.index("first    | first listening") < output.index(
+        "second   | after first"
+    )
+    assert (tmp_path / "data").is_dir()
+
+
+async def test_stop_kills_grandchildren_with_their_parent(
+    make_stack: MakeStack,
+) -> None:
+    spawner = listener("spawner", then="subprocess.Popen(['sleep', '300'])\n")
+    stack = make_stack([(spawner,)])
+    await stack.start()
+    [parent] = stack.processes
+    assert parent.pid is not None
+    grandchildren = children(parent.pid)
+    assert grandchildren
+
+    await stack.stop()
+
+    assert not is_alive(parent.pid)
+    assert [pid for pid in grandchildren if is_alive(pid)] == []
+
+
+async def test_a_child_ignoring_sigterm_is_killed_after_the_grace(
+    make_stack: MakeStack,
+) -> None:
+    stubborn = listener("stubborn", ignore_sigterm=True)
+    stack = make_stack([(stubborn,)], stop_grace=0.5)
+    await stack.start()
+    [process] = stack.processes
+
+    await stack.stop()
+
+    assert process.returncode == -signal.SIGKILL
+    assert "stubborn ignored SIGTERM; killing it" in printed(stack)
+
+
+async def test_a_failing_step_names_itself_and_stops_what_started_before(
+    make_stack: MakeStack,
+) -> None:
+    first = listener("first")
+    stack = make_stack(
+        [(first,), (step("migrate", "print('no such table'); exit(3)"),)]
+    )
+
+    with pytest.raises(ChildFailed) as failure:
+        await stack.start()
+
+    assert failure.value.name == "migrate"
+    assert str(failure.value) == "migrate exited with status 3"
+    assert failure.value.tail == ["no such table"]
+    assert port_is_free("127.0.0.1", first.ports[0].port)
+    assert stack.processes == []
+
+
+async def test_a_child_that_never_gets_ready_fails_the_start(
+    make_stack: MakeStack,
+) -> None:
+    silent = ProcessSpec(
+        "silent",
+        ("sleep", "300"),
+        dict(os.environ),
+        Listens("127.0.0.1", free_port()),
+        "red",
+    )
+    stack = make_stack([(silent,)], startup_timeout=1.0)
+
+    with pytest.raises(ChildFailed, match="silent did not become ready in time"):
+        await stack.start()
+
+
+async def test_wait_answers_the_child_that_exited(make_stack: MakeStack) -> None:
+    stack = make_stack([(listener("steady"), listener("fragile"))])
+    await stack.start()
+    fragile = next(p for p in stack.processes if p.name == "fragile")
+    assert fragile.pid is not None
+    os.kill(fragile.pid, signal.SIGKILL)
+
+    exited = await stack.wait()
+
+    assert exited is fragile
+    assert exited.returncode == -signal.SIGKILL
+
+
+async def test_a_busy_port_is_named_with_its_variable(make_stack: MakeStack) -> None:
+    spec = listener("api")
+    busy = spec.ports[0].port
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", busy))
+    holder.listen()
+    try:
+        with pytest.raises(PortInUse) as failure:
+            await make_stack([(spec,)]).start()
+    finally:
+        holder.close()
+
+    assert str(failure.value) == (
+        f"port {busy} (api port) is already in use on 127.0.0.1: stop what holds "
+        "it, or pick another port with TEST_PORT=<port>"
+    )
+
+
+def test_the_same_port_twice_is_refused(tmp_path: Path) -> None:
+    settings = StackSettings(data_dir=tmp_path, identity_port=7000, audit_port=7000)
+
+    with pytest.raises(StackError, match="port 7000 is configured for both"):
+        Stack(settings).check_ports()
+
+
+def test_the_table_wires_every_service_to_the_stack(tmp_path: Path) -> None:
+    settings = StackSettings(
+        data_dir=tmp_path / "d",
+        kafka_bootstrap_servers=None,
+        broker_port=7092,
+        identity_port=7001,
+        mailbox_smtp_port=7025,
+    )
+
+    stages = stack_stages(settings)
+
+    names = [[spec.name for spec in stage] for stage in stages]
+    assert names == [
+        ["broker", "mailbox"],
+        ["identity migrate", "notifier migrate", "audit migrate"],
+        ["identity", "notifier", "audit"],
+    ]
+    notifier = stages[2][1].env
+    data = str((tmp_path / "d").resolve())
+    assert notifier["DATA_DIR"] == data
+    assert (
+        notifier["NOTIFIER_DATABASE_URL"] == f"sqlite+aiosqlite:///{data}/notifier.db"
+    )
+    assert notifier["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:7092"
+    assert notifier["KAFKA_ENABLE_IDEMPOTENCE"] == "false"
+    assert notifier["SMTP_HOST"] == "127.0.0.1"
+    assert notifier["SMTP_PORT"] == "7025"
+    assert notifier["PUBLIC_URL"] == "http://127.0.0.1:7001"
+    assert notifier["TOKEN_SEALING_KEY_FILE"] == f"{data}/secrets/token-sealing.key"
+
+
+def test_with_a_broker_given_none_is_started(tmp_path: Path) -> None:
+    settings = StackSettings(data_dir=tmp_path, kafka_bootstrap_servers="kafka:9092")
+
+    stages = stack_stages(settings)
+
+    assert [spec.name for spec in stages[0]] == ["mailbox"]
+    identity = stages[2][0].env
+    assert identity["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
