@@ -1,4 +1,4 @@
-"""The ``audit`` command: serve, migrate."""
+"""The ``audit`` command: serve, migrate, rebuild."""
 
 import asyncio
 from pathlib import Path
@@ -8,6 +8,7 @@ import typer
 from audit import __version__
 from audit.settings import AuditSettings
 from shared import database
+from shared.instrumentation import instrument_process
 from shared.serving import serve as serve_app
 from shared.telemetry import setup_telemetry
 
@@ -24,14 +25,60 @@ def migrate() -> None:
 
 
 @cli.command()
-def serve() -> None:
-    """Run the HTTP service until SIGINT or SIGTERM."""
+def serve(
+    migrate_first: bool = typer.Option(
+        True, "--migrate/--no-migrate", help="upgrade the schema before serving"
+    ),
+) -> None:
+    """Serve the query API and dashboard, consume events, evaluate alerts.
+
+    Runs until SIGINT or SIGTERM.
+    """
     from audit.app import create_app
 
     settings = AuditSettings()
     telemetry = setup_telemetry("audit", __version__)
+    instrument_process()
     try:
+        if migrate_first:
+            asyncio.run(database.upgrade(MIGRATIONS, settings.database_url))
         serve_app(create_app(settings), settings.host, settings.port)
+    finally:
+        telemetry.shutdown()
+
+
+@cli.command()
+def rebuild() -> None:
+    """Re-read the topics from the start into freshly emptied projection tables.
+
+    The tables are refilled in one transaction, so readers see the old
+    projection until the new one is complete. Alert history is kept.
+    """
+    from audit.rebuild import rebuild as run_rebuild
+    from shared.database import create_engine
+
+    settings = AuditSettings()
+    telemetry = setup_telemetry("audit", __version__)
+
+    async def run() -> None:
+        await database.upgrade(MIGRATIONS, settings.database_url)
+        engine = create_engine(settings.database_url, pool_name="audit")
+        try:
+            report = await run_rebuild(
+                settings,
+                (settings.auth_events_topic, settings.notification_events_topic),
+                engine,
+            )
+        finally:
+            await engine.dispose()
+        typer.echo(
+            f"rebuilt the audit projection: {report.projected} events from "
+            f"{report.messages} messages ({report.malformed} malformed skipped) "
+            f"in {report.seconds} s"
+        )
+
+    try:
+        asyncio.run(run())
     finally:
         telemetry.shutdown()
 

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
+BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -52,6 +53,11 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     On revocation the record in flight finishes, the offsets handled so far
     are committed, and the rest of that partition's batch is dropped for the
     new owner to read again.
+
+    With a ``batch_handler``, each partition's batch is first handed over
+    whole (one database transaction instead of one per record); when that
+    raises, the batch is handled again record by record through ``handler``,
+    so retries and dead letters stay per record. Both must be idempotent.
     """
 
     def __init__(
@@ -63,9 +69,11 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         name: str,
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
+        self._batch_handler = batch_handler
         self._dead_letters = dead_letters
         self._name = name
         self._retry = retry
@@ -106,12 +114,61 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _handle_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> None:
+        if self._batch_handler is not None and len(records) > 1:
+            if self._stopping.is_set() or tp not in self._consumer.assignment():
+                return
+            if await self._handle_batch(self._batch_handler, tp, records):
+                self._handled[tp] = records[-1].offset + 1
+                self.records_handled += len(records)
+                return
         for record in records:
             if self._stopping.is_set() or tp not in self._consumer.assignment():
                 return
             await self._handle_record(record)
             self._handled[tp] = record.offset + 1
             self.records_handled += 1
+
+    async def _handle_batch(
+        self,
+        batch_handler: BatchHandler,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+    ) -> bool:
+        links = [
+            trace.Link(span_context)
+            for record in records
+            if (span_context := _span_context(record)) is not None
+        ]
+        with tracer.start_as_current_span(
+            f"{tp.topic} process",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": tp.topic,
+                "messaging.destination.partition.id": str(tp.partition),
+                "messaging.batch.message_count": len(records),
+                "messaging.consumer.group.name": self._name,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                await batch_handler(records)
+                return True
+            except Exception as exc:
+                _mark_failed(span, exc)
+                logger.warning(
+                    "kafka.batch_failed",
+                    extra={
+                        "consumer": self._name,
+                        "partition": str(tp),
+                        "records": len(records),
+                        "error": f"{type(exc).__name__}: {exc}"[:200],
+                    },
+                )
+                return False
 
     async def _handle_record(self, record: ConsumerRecord) -> None:
         parent = context_from_headers(record.headers)
@@ -189,6 +246,12 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         }
         if offsets:
             await self._consumer.commit(offsets)
+
+
+def _span_context(record: ConsumerRecord) -> trace.SpanContext | None:
+    context = trace.get_current_span(context_from_headers(record.headers))
+    span_context = context.get_span_context()
+    return span_context if span_context.is_valid else None
 
 
 def _mark_failed(span: trace.Span, exc: BaseException) -> None:

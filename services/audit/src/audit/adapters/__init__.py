@@ -1,0 +1,1 @@
+"""Adapters of the audit service: SQL store, queries, alert sinks."""

@@ -1,0 +1,1 @@
+"""The audit domain: pure rules over audit records, no I/O."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: query API, dashboard, request parameters and documents."""
