@@ -2,8 +2,9 @@
 database, and identity's side played by producing sealed events by hand."""
 
 import asyncio
+import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,11 +51,19 @@ def notifier_settings(
 
 
 async def eventually(
-    check: Callable[[], bool], timeout: float = 20.0, what: str = "condition"
+    check: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 20.0,
+    what: str = "condition",
 ) -> None:
+    """Poll ``check`` (plain or async) until it holds; fail after ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not check():
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout} s")
         await asyncio.sleep(0.05)
