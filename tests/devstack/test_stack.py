@@ -4,7 +4,9 @@ import io
 import os
 import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -254,3 +256,45 @@ def test_with_a_broker_given_none_is_started(tmp_path: Path) -> None:
     assert [spec.name for spec in stages[0]] == ["mailbox"]
     identity = stages[2][0].env
     assert identity["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+LAUNCHER = """
+import asyncio, os, sys
+from devstack.settings import StackSettings
+from devstack.stack import ProcessSpec, Stack
+from devstack.stack.table import Listens
+
+async def main() -> None:
+    port = int(sys.argv[1])
+    code = (
+        "import socket, time; s = socket.socket(); "
+        f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(300)"
+    )
+    spec = ProcessSpec(
+        "child", (sys.executable, "-c", code), dict(os.environ),
+        Listens("127.0.0.1", port), "cyan",
+    )
+    stack = Stack(StackSettings(data_dir=sys.argv[2]), stages=[(spec,)])
+    await stack.start()
+    print("child pid", stack.processes[0].pid, flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+
+def test_children_die_when_the_launcher_is_killed(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", LAUNCHER, str(free_port()), str(tmp_path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as launcher:
+        try:
+            assert launcher.stdout is not None
+            line = next(ln for ln in launcher.stdout if ln.startswith("child pid"))
+            child = int(line.split()[-1])
+            assert is_alive(child)
+        finally:
+            launcher.kill()  # no chance to stop its children
+
+    deadline = time.monotonic() + 10
+    while is_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_alive(child)

@@ -85,7 +85,8 @@ async def _run_until_signal(stack: Stack) -> int:
         stop.set()
 
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal must not leave the children running.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, request_stop)
     stopping = asyncio.create_task(stop.wait())
 

@@ -8,6 +8,7 @@ import subprocess
 from collections import deque
 
 from devstack.stack.output import StackOutput
+from devstack.stack.parent_death import parent_death_signal
 from devstack.stack.table import ProcessSpec
 
 _CHUNK = 64 * 1024
@@ -49,6 +50,8 @@ class ManagedProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Between fork and exec it only calls prctl: safe beside threads.
+            preexec_fn=parent_death_signal(),
         )
         assert self._process.stdout is not None
         self._relay = asyncio.create_task(self._relay_output(self._process.stdout))

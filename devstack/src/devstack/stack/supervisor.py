@@ -128,7 +128,7 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise _failed(process, "did not become ready in time")
                 await asyncio.sleep(_POLL)
-        self.output.note(f"{process.name} is ready", "green")
+        self.output.note(f"{process.name} is ready (pid {process.pid})", "green")
 
     async def _finished(self, process: ManagedProcess, deadline: float) -> None:
         try:
