@@ -1,5 +1,6 @@
 """The Stack library on small real processes: order, readiness, stopping."""
 
+import asyncio
 import io
 import os
 import signal
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,7 @@ from devstack.stack import (
     Stack,
     StackError,
     StackOutput,
+    run_in_foreground,
     stack_stages,
 )
 from devstack.stack.table import Exits, Listens, PortClaim
@@ -53,6 +55,14 @@ def listener(name: str, *, then: str = "", ignore_sigterm: bool = False) -> Proc
 def step(name: str, code: str) -> ProcessSpec:
     return ProcessSpec(
         name, (sys.executable, "-c", code), dict(os.environ), Exits(), "blue"
+    )
+
+
+def never_ready(name: str) -> ProcessSpec:
+    """A child that never listens on the port it is waited on."""
+    port = free_port()
+    return ProcessSpec(
+        name, ("sleep", "300"), dict(os.environ), Listens("127.0.0.1", port), "red"
     )
 
 
@@ -166,14 +176,7 @@ async def test_a_failing_step_names_itself_and_stops_what_started_before(
 async def test_a_child_that_never_gets_ready_fails_the_start(
     make_stack: MakeStack,
 ) -> None:
-    silent = ProcessSpec(
-        "silent",
-        ("sleep", "300"),
-        dict(os.environ),
-        Listens("127.0.0.1", free_port()),
-        "red",
-    )
-    stack = make_stack([(silent,)], startup_timeout=1.0)
+    stack = make_stack([(never_ready("silent"),)], startup_timeout=1.0)
 
     with pytest.raises(ChildFailed, match="silent did not become ready in time"):
         await stack.start()
@@ -298,3 +301,42 @@ def test_children_die_when_the_launcher_is_killed(tmp_path: Path) -> None:
     while is_alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not is_alive(child)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_in_the_foreground_a_child_dying_later_stops_all_and_fails(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack([(listener("steady"), listener("fragile"))])
+    running = asyncio.create_task(run_in_foreground(stack))
+    await until(lambda: "authtrail is up" in printed(stack))
+    steady, fragile = stack.processes
+    assert steady.pid is not None and fragile.pid is not None
+
+    os.kill(fragile.pid, signal.SIGKILL)
+
+    assert await running == 1
+    assert "fragile exited with status -9; stopping" in printed(stack)
+    assert not is_alive(steady.pid)
+
+
+async def test_in_the_foreground_sigterm_during_start_up_stops_cleanly(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack([(listener("first"),), (never_ready("slow"),)])
+    running = asyncio.create_task(run_in_foreground(stack))
+    await until(lambda: len(stack.processes) == 2)
+    pids = [p.pid for p in stack.processes if p.pid]
+
+    # The stack's handler has replaced the default action by now.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+    assert await running == 0
+    assert "stopping during start-up" in printed(stack)
+    assert [pid for pid in pids if is_alive(pid)] == []

@@ -6,6 +6,7 @@ async with Stack(settings) as stack:
 """
 
 from devstack.stack.errors import ChildFailed, PortInUse, StackError
+from devstack.stack.foreground import run_in_foreground
 from devstack.stack.output import StackOutput
 from devstack.stack.ports import settings_on_free_ports
 from devstack.stack.summary import summary_lines
@@ -19,6 +20,7 @@ __all__ = [
     "Stack",
     "StackError",
     "StackOutput",
+    "run_in_foreground",
     "settings_on_free_ports",
     "stack_stages",
     "summary_lines",
