@@ -2,12 +2,14 @@
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -74,15 +76,55 @@ class Store:
             return [dict(row._mapping) for row in result]
 
 
+@asynccontextmanager
+async def migrated_store(url: str) -> AsyncIterator[Store]:
+    await database.upgrade(MIGRATIONS, url)
+    engine = database.create_engine(url)
+    try:
+        yield Store(url, engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     """A freshly migrated audit store on SQLite, then on PostgreSQL."""
-    await database.upgrade(MIGRATIONS, database_url)
-    engine = database.create_engine(database_url)
+    async with migrated_store(database_url) as fresh:
+        yield fresh
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A fresh database shared by one module's tests: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('audit') / 'audit.db'}"
+        return
+    server = str(request.getfixturevalue("postgres_server"))
+    name = f"t_audit_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server)
     try:
-        yield Store(database_url, engine)
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
-        await engine.dispose()
+        await admin.close()
+    base = server.rsplit("/", 1)[0].replace("postgresql://", "")
+    yield f"postgresql+asyncpg://{base}/{name}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def module_store(module_database_url: str) -> AsyncIterator[Store]:
+    """A migrated store for tests that only read what the module projected."""
+    async with migrated_store(module_database_url) as shared:
+        yield shared
 
 
 @asynccontextmanager
