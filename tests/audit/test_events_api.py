@@ -41,7 +41,7 @@ async def reader(module_store: Store) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def ids(api: httpx.AsyncClient, **params: object) -> list[str]:
+async def ids(api: httpx.AsyncClient, **params: str | int) -> list[str]:
     response = await api.get("/v1/events", params=params)
     assert response.status_code == 200, response.text
     return [item["event_id"] for item in response.json()["items"]]
@@ -194,7 +194,7 @@ async def test_the_last_page_has_no_cursor(
     ],
 )
 async def test_a_bad_filter_is_a_422_problem(
-    reader: httpx.AsyncClient, params: dict[str, object], field: str
+    reader: httpx.AsyncClient, params: dict[str, str | int], field: str
 ) -> None:
     response = await reader.get("/v1/events", params=params)
 
