@@ -12,15 +12,20 @@ from shared.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 
 
-def create_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
-    """A producer that waits for every in-sync replica (``acks=all``)."""
+def create_producer(
+    settings: KafkaSettings, client_id: str, *, request_timeout_ms: int = 10_000
+) -> AIOKafkaProducer:
+    """A producer that waits for every in-sync replica (``acks=all``).
+
+    A send that gets no acknowledgement within ``request_timeout_ms`` fails.
+    """
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.kafka_client_id_prefix}-{client_id}",
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
         linger_ms=2,
-        request_timeout_ms=10_000,
+        request_timeout_ms=request_timeout_ms,
     )
 
 

@@ -1,0 +1,1 @@
+"""Adapters: the database, the broker, hashing and signing behind small faces."""

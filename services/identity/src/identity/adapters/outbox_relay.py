@@ -1,0 +1,337 @@
+"""The outbox relay: publishes recorded events to Kafka, in order per key.
+
+Why nothing is skipped. Sequence numbers are not commit order: a transaction
+can take seq 10, commit after the one that took seq 11, and a relay that
+remembered "published up to 11" would never see 10. This relay keeps no such
+mark. Every cycle reads the rows still *pending* (``published_at IS NULL``) in
+seq order, so a row that commits late is simply found by the next cycle.
+
+Why order per key holds. A key is a user id (or the address of no account),
+and the events of one key belong to one stream, whose appends are serialised
+by the unique ``(stream_id, stream_version)``: the next event of a stream is
+only inserted after the previous one committed, so it has a higher seq and is
+never visible without its predecessor. Within a cycle the rows of one key are
+sent one at a time, each after the broker acknowledged the previous; a
+failure stops that key until the next cycle, so a later row never overtakes
+an earlier one. Keys proceed concurrently. (Refusals that belong to no stream
+come from concurrent requests, which have no order to keep.)
+
+A row is marked published only after the broker acknowledged it. A crash in
+between publishes it again on restart: delivery is at least once, and
+consumers de-duplicate on ``event_id``.
+
+One relay publishes at a time: it holds a lease row, renewed every cycle, and
+another process takes over when the lease lapses (a crashed relay). While the
+broker is away the rows stay pending and the relay backs off; when it comes
+back the relay creates the topics again (a memory-only broker loses them) and
+drains the backlog. The API never waits for the broker.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from identity.adapters.tables import RELAY_LEASE, outbox, outbox_lease
+from shared.messaging import context_from_headers, create_producer, ensure_topics
+from shared.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+PRUNE_EVERY = timedelta(minutes=10)
+
+ProducerFactory = Callable[[], AIOKafkaProducer]
+
+
+@dataclass(frozen=True)
+class RelayOptions:
+    batch_size: int = 500
+    poll_seconds: float = 1.0
+    lease: timedelta = timedelta(seconds=30)
+    send_timeout: timedelta = timedelta(seconds=10)
+    max_backoff_seconds: float = 10.0
+    retention: timedelta = timedelta(days=7)
+
+
+class RelayFailure(Exception):
+    """Some rows could not be published this cycle; they stay pending."""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        kafka: KafkaSettings,
+        options: RelayOptions = RelayOptions(),
+        *,
+        producer_factory: ProducerFactory | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._kafka = kafka
+        self._topic = kafka.auth_events_topic
+        self._options = options
+        self._producer_factory = producer_factory or self._default_producer
+        self._producer: AIOKafkaProducer | None = None
+        self._lease = RelayLease(
+            engine, holder or f"relay-{uuid.uuid4().hex[:12]}", options.lease
+        )
+        self._wakeup = asyncio.Event()
+        self._last_prune: datetime | None = None
+        self.published = 0
+
+    def wake(self) -> None:
+        """New rows were committed: publish without waiting for the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled; never gives up on the broker or database."""
+        failures = 0
+        logger.info("outbox.relay_started", extra={"topic": self._topic})
+        try:
+            while True:
+                try:
+                    more = await self.cycle()
+                    failures = 0
+                    if not more:
+                        await self._idle()
+                except Exception as exc:
+                    failures += 1
+                    delay = self._backoff(failures)
+                    logger.warning(
+                        "outbox.relay_retry",
+                        extra={
+                            "error": f"{type(exc).__name__}: {exc}",
+                            "failures": failures,
+                            "retry_in_s": round(delay, 2),
+                        },
+                    )
+                    await self._drop_producer()
+                    await asyncio.sleep(delay)
+        finally:
+            await asyncio.shield(self.close())
+
+    async def cycle(self) -> bool:
+        """One round: lease, read pending rows, publish, mark. True if more wait."""
+        if not await self._lease.acquire():
+            return False
+        producer = await self._ready_producer()
+        self._wakeup.clear()  # rows committed from now on wake the next idle
+        rows = await self._pending()
+        if not rows:
+            await self._prune()
+            return False
+        acknowledged = await self._publish(producer, rows)
+        await self._mark_published(acknowledged)
+        self.published += len(acknowledged)
+        if len(acknowledged) < len(rows):
+            raise RelayFailure(f"{len(rows) - len(acknowledged)} rows still pending")
+        return len(rows) == self._options.batch_size
+
+    async def close(self) -> None:
+        await self._drop_producer()
+        try:
+            await self._lease.release()
+        except Exception:
+            logger.warning("outbox.lease_not_released", exc_info=True)
+
+    def _default_producer(self) -> AIOKafkaProducer:
+        timeout_ms = int(self._options.send_timeout.total_seconds() * 1000)
+        return create_producer(
+            self._kafka, "identity-relay", request_timeout_ms=timeout_ms
+        )
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
+        producer = self._producer_factory()
+        try:
+            await producer.start()
+            await ensure_topics(self._kafka, [self._topic], client_id="identity-relay")
+        except BaseException:
+            await _stop(producer)
+            raise
+        self._producer = producer
+        return producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _stop(producer)
+
+    async def _pending(self) -> list[Row[Any]]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    outbox.c.seq,
+                    outbox.c.event_id,
+                    outbox.c.message_key,
+                    outbox.c.message_value,
+                    outbox.c.headers,
+                )
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.seq)
+                .limit(self._options.batch_size)
+            )
+            return list(result.all())
+
+    async def _publish(
+        self, producer: AIOKafkaProducer, rows: list[Row[Any]]
+    ) -> list[int]:
+        by_key: dict[bytes, list[Row[Any]]] = {}
+        for row in rows:
+            by_key.setdefault(row.message_key, []).append(row)
+        acknowledged: list[int] = []
+
+        async def publish_key(key_rows: list[Row[Any]]) -> None:
+            for row in key_rows:
+                if not await self._send(producer, row):
+                    return  # later rows of this key wait for this one
+                acknowledged.append(row.seq)
+
+        await asyncio.gather(*(publish_key(r) for r in by_key.values()))
+        return acknowledged
+
+    async def _send(self, producer: AIOKafkaProducer, row: Row[Any]) -> bool:
+        stored = [(k, v) for k, v in json.loads(row.headers)]
+        parent = context_from_headers([(k, v.encode()) for k, v in stored])
+        with tracer.start_as_current_span(
+            f"{self._topic} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": self._topic,
+                "messaging.message.id": row.event_id,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            headers = [(k, v.encode()) for k, v in stored if k not in TRACE_HEADERS]
+            headers += [
+                (k, v.encode()) for k, v in carrier.items() if k in TRACE_HEADERS
+            ]
+            try:
+                await producer.send_and_wait(
+                    self._topic, row.message_value, key=row.message_key, headers=headers
+                )
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                logger.warning(
+                    "outbox.publish_failed",
+                    extra={
+                        "event_id": row.event_id,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    },
+                )
+                return False
+            return True
+
+    async def _mark_published(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            for start in range(0, len(seqs), 500):
+                chunk = seqs[start : start + 500]
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_(chunk))
+                    .values(published_at=now)
+                )
+
+    async def _prune(self) -> None:
+        """Published rows are kept a while for inspection, then removed."""
+        now = datetime.now(UTC)
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = now
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(outbox).where(
+                    outbox.c.published_at < now - self._options.retention
+                )
+            )
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), self._options.poll_seconds)
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self._options.max_backoff_seconds, 0.2 * 2 ** min(failures, 10))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class RelayLease:
+    """The right to publish, held by one relay at a time for a while."""
+
+    def __init__(self, engine: AsyncEngine, holder: str, duration: timedelta) -> None:
+        self._engine = engine
+        self.holder = holder
+        self._duration = duration
+        self._held = False
+
+    async def acquire(self) -> bool:
+        """Take or renew the lease; False while another relay holds it."""
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(outbox_lease)
+                .where(
+                    outbox_lease.c.name == RELAY_LEASE,
+                    or_(
+                        outbox_lease.c.holder == self.holder,
+                        outbox_lease.c.holder.is_(None),
+                        outbox_lease.c.expires_at < now,
+                    ),
+                )
+                .values(holder=self.holder, expires_at=now + self._duration)
+            )
+        held = result.rowcount == 1
+        if held != self._held:
+            logger.info(
+                "outbox.lease_taken" if held else "outbox.lease_held_elsewhere",
+                extra={"holder": self.holder},
+            )
+        self._held = held
+        return held
+
+    async def release(self) -> None:
+        if not self._held:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(outbox_lease)
+                .where(
+                    outbox_lease.c.name == RELAY_LEASE,
+                    outbox_lease.c.holder == self.holder,
+                )
+                .values(holder=None, expires_at=None)
+            )
+        self._held = False
+
+
+async def _stop(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=5)
+    except Exception:
+        logger.debug("outbox.producer_stop_failed", exc_info=True)

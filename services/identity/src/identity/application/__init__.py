@@ -1,0 +1,1 @@
+"""Use cases: load a stream, let the domain decide, record the events."""

@@ -1,0 +1,82 @@
+"""Recording events: append, tell the relay, and log each as an auth event."""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from identity.application.context import RequestContext
+from identity.application.errors import Busy
+from identity.application.ports import EventStore
+from identity.application.streams import StreamRef
+from identity.domain.errors import ConcurrencyConflict
+from identity.domain.events import DomainEvent
+from shared.events import EventEnvelope, EventType
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 100
+_LOG_NAMES = {t: f"auth.{t.value}" for t in EventType}
+
+
+class Recorder:
+    def __init__(
+        self, store: EventStore, on_recorded: Callable[[], None] = lambda: None
+    ) -> None:
+        self._store = store
+        self._on_recorded = on_recorded
+
+    async def record(
+        self,
+        stream: StreamRef,
+        events: Sequence[DomainEvent],
+        *,
+        now: datetime,
+        context: RequestContext,
+        sealed: Mapping[str, str] | None = None,
+    ) -> list[EventEnvelope]:
+        envelopes = await self._store.append(
+            stream, events, now=now, context=context, sealed=sealed or {}
+        )
+        self._on_recorded()
+        for envelope in envelopes:
+            log_auth_event(envelope)
+        return envelopes
+
+
+def log_auth_event(envelope: EventEnvelope) -> None:
+    """One structured record per auth event: INFO on success, WARNING otherwise."""
+    logger.log(
+        logging.INFO if envelope.success else logging.WARNING,
+        _LOG_NAMES[envelope.event_type],
+        extra={
+            "event_type": envelope.event_type.value,
+            "event_id": str(envelope.event_id),
+            "user_id": str(envelope.user_id) if envelope.user_id else None,
+            "email": envelope.email,
+            "ip": envelope.ip,
+            "user_agent": envelope.user_agent,
+            "reason": envelope.reason,
+            "duration_ms": envelope.duration_ms,
+        },
+    )
+
+
+async def until_appended(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run load-decide-append until no other writer got there first.
+
+    Each conflict means another writer made progress on the stream, so the
+    loop ends; the bound only guards against a bug.
+    """
+    for tries in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await attempt()
+        except ConcurrencyConflict:
+            # A short random pause spreads the losers of one round apart.
+            await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * tries)))
+    logger.error("auth.append_gave_up", extra={"attempts": MAX_ATTEMPTS})
+    raise Busy("too many concurrent writers")

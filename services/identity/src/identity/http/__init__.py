@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, request bounds, client address, problems."""

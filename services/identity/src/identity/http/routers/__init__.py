@@ -1,0 +1,1 @@
+"""The routes of the identity service, one module per resource."""
