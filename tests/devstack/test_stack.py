@@ -26,6 +26,7 @@ from devstack.stack import (
     StackOutput,
     run_in_foreground,
     stack_stages,
+    summary_lines,
 )
 from devstack.stack.table import Exits, Listens, PortClaim
 from tests.devstack.processes import children, is_alive
@@ -340,3 +341,25 @@ async def test_in_the_foreground_sigterm_during_start_up_stops_cleanly(
     assert await running == 0
     assert "stopping during start-up" in printed(stack)
     assert [pid for pid in pids if is_alive(pid)] == []
+
+
+def test_the_summary_says_where_everything_is(tmp_path: Path) -> None:
+    settings = StackSettings(
+        data_dir=tmp_path,
+        kafka_bootstrap_servers=None,
+        identity_port=7001,
+        audit_port=7003,
+        mailbox_http_port=7025,
+        otel_exporter_otlp_endpoint="http://127.0.0.1:4317",
+        otel_sdk_disabled=False,
+    )
+
+    summary = dict(summary_lines(settings))
+
+    assert summary["identity API docs"] == "http://127.0.0.1:7001/docs"
+    assert summary["audit dashboard"] == "http://127.0.0.1:7003/dashboard"
+    assert summary["dev mailbox"].startswith("http://127.0.0.1:7025")
+    assert summary["broker"].endswith("(embedded Tansu, memory only)")
+    assert summary["telemetry"] == (
+        "OTLP http://127.0.0.1:4317; Jaeger UI http://127.0.0.1:16686"
+    )

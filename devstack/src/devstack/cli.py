@@ -1,6 +1,7 @@
 """The ``devstack`` command: the local stack and its dev mailbox."""
 
 import asyncio
+import logging
 import signal
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ def mailbox(
 
     settings = MailboxSettings()
     configure_logging(settings.log_level, otel=False)
+    # aiosmtpd logs every SMTP command at INFO; mailbox.received says enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     box = DevMailbox(
         host or settings.host,
         settings.mailbox_smtp_port if smtp_port is None else smtp_port,

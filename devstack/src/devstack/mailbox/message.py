@@ -78,5 +78,8 @@ def _body(message: Message, subtype: str) -> str:
     except (LookupError, UnicodeError, ValueError):
         # An unknown charset or a broken transfer encoding: show what decodes.
         payload = part.get_payload(decode=True)
-        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content if isinstance(content, str) else ""
+        content = payload if isinstance(payload, bytes) else b""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    # SMTP carries CRLF line ends; readers expect plain newlines.
+    return content.replace("\r\n", "\n") if isinstance(content, str) else ""
