@@ -363,3 +363,15 @@ def test_the_summary_says_where_everything_is(tmp_path: Path) -> None:
     assert summary["telemetry"] == (
         "OTLP http://127.0.0.1:4317; Jaeger UI http://127.0.0.1:16686"
     )
+
+
+async def test_a_missing_program_is_named(make_stack: MakeStack) -> None:
+    missing = ProcessSpec(
+        "ghost", ("/nonexistent/ghost", "serve"), dict(os.environ), Exits(), "red"
+    )
+    stack = make_stack([(listener("first"),), (missing,)])
+
+    with pytest.raises(ChildFailed, match=r"ghost could not start: .*No such file"):
+        await stack.start()
+
+    assert stack.processes == []

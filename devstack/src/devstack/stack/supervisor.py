@@ -7,7 +7,7 @@ from types import TracebackType
 import httpx
 
 from devstack.settings import StackSettings
-from devstack.stack.errors import ChildFailed
+from devstack.stack.errors import ChildFailed, StackError
 from devstack.stack.output import StackOutput
 from devstack.stack.ports import check_ports
 from devstack.stack.process import ManagedProcess
@@ -68,6 +68,8 @@ class Stack:
             for process in self.processes
             if not process.spec.one_shot
         }
+        if not running:
+            raise StackError("no long-running child to wait for")
         try:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -105,8 +107,11 @@ class Stack:
         self._started.append(group)
         for spec in stage:
             process = ManagedProcess(spec, self.output)
+            try:
+                await process.spawn()
+            except OSError as error:
+                raise ChildFailed(spec.name, f"could not start: {error}", []) from error
             group.append(process)
-            await process.spawn()
         waiting = [asyncio.create_task(self._ready(p, deadline)) for p in group]
         try:
             await asyncio.gather(*waiting)
