@@ -228,6 +228,7 @@ def test_the_table_wires_every_service_to_the_stack(tmp_path: Path) -> None:
         broker_port=7092,
         identity_port=7001,
         mailbox_smtp_port=7025,
+        public_url=None,
     )
 
     stages = stack_stages(settings)

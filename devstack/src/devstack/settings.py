@@ -56,6 +56,7 @@ class StackSettings(BaseSettings):
     notifier_database_url: str | None = None
     audit_database_url: str | None = None
     token_sealing_key_file: Path | None = None
+    public_url: str | None = None
     otel_exporter_otlp_endpoint: str | None = None
     otel_sdk_disabled: bool = False
     startup_timeout: float = Field(default=90.0, gt=0)
@@ -83,6 +84,11 @@ class StackSettings(BaseSettings):
     @property
     def identity_url(self) -> str:
         return self.http_url(self.identity_port)
+
+    @property
+    def identity_public_url(self) -> str:
+        """Where links in emails point: ``PUBLIC_URL``, else identity itself."""
+        return self.public_url or self.identity_url
 
     @property
     def notifier_url(self) -> str:

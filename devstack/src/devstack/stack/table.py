@@ -151,7 +151,7 @@ def _service(name: str, settings: StackSettings, env: dict[str, str]) -> Process
         extra |= {
             "SMTP_HOST": settings.host,
             "SMTP_PORT": str(settings.mailbox_smtp_port),
-            "PUBLIC_URL": settings.identity_url,
+            "PUBLIC_URL": settings.identity_public_url,
         }
     return ProcessSpec(
         name,
