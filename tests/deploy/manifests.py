@@ -44,12 +44,28 @@ def kustomize_build(directory: Path) -> list[Obj]:
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
+def kustomization(directory: str) -> Obj:
+    loaded: Obj = yaml.safe_load((K8S / directory / "kustomization.yaml").read_text())
+    return loaded
+
+
+def patch_files() -> list[Path]:
+    """The strategic-merge patches of the overlays: partial objects."""
+    return sorted(
+        (K8S / directory / entry["path"]).resolve()
+        for directory in KUSTOMIZATIONS
+        for entry in kustomization(directory).get("patches", [])
+    )
+
+
 def manifest_files() -> list[Path]:
-    """Every YAML file under deploy/k8s holding Kubernetes objects."""
+    """Every YAML file under deploy/k8s holding whole Kubernetes objects."""
+    patches = set(patch_files())
     return sorted(
         path
         for path in K8S.rglob("*.yaml")
         if path.name != "kustomization.yaml"
+        and path.resolve() not in patches
         and any(is_object(d) for d in load_all(path))
     )
 
