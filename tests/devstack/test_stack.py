@@ -32,15 +32,17 @@ from devstack.stack.table import Exits, Listens, PortClaim
 from tests.devstack.processes import children, is_alive
 
 
-def listener(name: str, *, then: str = "", ignore_sigterm: bool = False) -> ProcessSpec:
-    """A Python child that listens on a free port, runs ``then``, and sleeps."""
+def listener(
+    name: str, *, first: str = "", ignore_sigterm: bool = False
+) -> ProcessSpec:
+    """A Python child that runs ``first``, listens on a free port, and sleeps."""
     port = free_port()
     code = (
         "import signal, socket, subprocess, time\n"
         + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignore_sigterm else "")
+        + first
         + f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
         + f"print('{name} listening', flush=True)\n"
-        + then
         + "time.sleep(300)\n"
     )
     return ProcessSpec(
@@ -128,7 +130,7 @@ async def test_stages_start_in_order_and_output_is_prefixed(
 async def test_stop_kills_grandchildren_with_their_parent(
     make_stack: MakeStack,
 ) -> None:
-    spawner = listener("spawner", then="subprocess.Popen(['sleep', '300'])\n")
+    spawner = listener("spawner", first="subprocess.Popen(['sleep', '300'])\n")
     stack = make_stack([(spawner,)])
     await stack.start()
     [parent] = stack.processes
