@@ -12,6 +12,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,9 +24,10 @@ from audit.cli import MIGRATIONS
 from audit.projection import Projection, audit_event
 from audit.settings import AuditSettings
 from shared import database
-from shared.events import EventEnvelope
+from shared.events import EventEnvelope, encode_envelope
+from shared.messaging import create_producer, ensure_topics
 from shared.settings import KafkaSettings
-from tests.audit.stream import NOW, record_of, traceparent
+from tests.audit.stream import NOW, headers_of, record_of, traceparent
 
 UNUSED_BROKER = "127.0.0.1:9"  # discard port: nothing here talks to a broker
 
@@ -170,6 +175,133 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def module_kafka(kafka_bootstrap: str, module_database_url: str) -> KafkaSettings:
+    """Topics of one module (and database) alone, for a consumer the module's
+    tests share: joining a group costs seconds on the test broker."""
+    return topics_of_their_own(kafka_bootstrap)
+
+
+def topics_of_their_own(kafka_bootstrap: str) -> KafkaSettings:
+    suffix = uuid.uuid4().hex[:8]
+    return KafkaSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_enable_idempotence=False,
+        auth_events_topic=f"auth.events.{suffix}",
+        notification_events_topic=f"notification.events.{suffix}",
+        alerts_topic=f"audit.alerts.{suffix}",
+        topic_partitions=3,
+    )
+
+
+@dataclass
+class RunningAudit:
+    settings: AuditSettings
+    app: FastAPI
+    client: httpx.AsyncClient
+    producer: AIOKafkaProducer
+    base_url: str
+
+    async def publish(
+        self, envelope: EventEnvelope, *, topic: str | None = None
+    ) -> str:
+        """Produce as identity does; answers the traceparent sent along."""
+        trace = traceparent()
+        await self.producer.send_and_wait(
+            topic or self.settings.auth_events_topic,
+            encode_envelope(envelope),
+            key=envelope.key,
+            headers=headers_of(envelope, trace),
+        )
+        return trace
+
+    async def stored(self, *envelopes: EventEnvelope, timeout: float = 30.0) -> None:
+        """Wait until every one of ``envelopes`` is in the audit store."""
+        wanted = {str(e.event_id) for e in envelopes}
+
+        async def all_there() -> bool:
+            response = await self.client.get("/v1/events", params={"limit": 1000})
+            return wanted <= {i["event_id"] for i in response.json()["items"]}
+
+        await eventually(all_there, timeout, f"{len(wanted)} events stored")
+
+
+@asynccontextmanager
+async def running_audit(
+    kafka: KafkaSettings, database_url: str, **overrides: Any
+) -> AsyncIterator[RunningAudit]:
+    """``audit serve`` in process: migrated store, consumer and alert tasks,
+    the HTTP app under a real uvicorn on a free port."""
+    settings = audit_settings(
+        database_url,
+        kafka,
+        AUDIT_CONSUMER_GROUP=f"audit-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
+    topics = [settings.auth_events_topic, settings.notification_events_topic]
+    await ensure_topics(
+        settings,
+        [*topics, *map(settings.dead_letter_topic, topics), settings.alerts_topic],
+    )
+    await database.upgrade(MIGRATIONS, database_url)
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    producer = create_producer(settings, "test-identity")
+    await producer.start()
+    try:
+        await eventually(lambda: server.started, 30, "uvicorn started")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            yield RunningAudit(settings, app, client, producer, base_url)
+    finally:
+        await producer.stop()
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+
+async def read_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    satisfied: Callable[[list[ConsumerRecord]], bool],
+    timeout: float = 20.0,
+) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from the start (no group: assigned partitions),
+    read until ``satisfied``; fails after ``timeout`` seconds."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(kafka.topic_partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not satisfied(records):
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"{topic}: not satisfied by {len(records)} records"
+                )
+            batch = await consumer.getmany(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
 
 
 def problem_of(response: httpx.Response) -> dict[str, Any]:
