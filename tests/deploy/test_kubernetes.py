@@ -390,6 +390,8 @@ def test_identity_scales_by_hpa_and_every_deployment_has_a_disruption_budget(
         "kind": "Deployment",
         "name": "identity",
     }
+    identity = find(objects, "Deployment", "identity")
+    assert "replicas" not in identity["spec"], "an apply would undo the autoscaler"
     budgets = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
     for name in ("identity", "notifier", "audit", "kafka"):
         labels = {"app.kubernetes.io/name": name}
