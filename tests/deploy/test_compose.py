@@ -159,3 +159,16 @@ def test_prometheus_scrapes_the_collector_and_loads_the_alerting_rules() -> None
     mounts = dict(v.split(":")[:2] for v in services()["prometheus"]["volumes"])
     rules = (ROOT / "deploy/k8s/monitoring/prometheus-rules.yaml").resolve()
     assert any((HERE / src).resolve() == rules for src in mounts)
+
+
+def test_grafana_shows_the_dashboard_on_the_stack_prometheus() -> None:
+    (source,) = load(HERE / "grafana" / "datasources.yaml")["datasources"]
+    assert source["type"] == "prometheus" and source["isDefault"] is True
+    url = urlsplit(source["url"])
+    assert url.hostname == "prometheus" and url.hostname in services()
+    (provider,) = load(HERE / "grafana" / "dashboards.yaml")["providers"]
+    mounts = dict(v.split(":")[:2] for v in services()["grafana"]["volumes"])
+    (folder,) = [
+        src for src, dst in mounts.items() if dst == provider["options"]["path"]
+    ]
+    assert (HERE / folder / "authtrail-auth.json").is_file()
