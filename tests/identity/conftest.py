@@ -8,6 +8,7 @@ about hashing.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,19 @@ async def identity_settings(database_url: str, tmp_path: Path) -> IdentitySettin
     return settings
 
 
+class Clock:
+    """Real time plus an offset that a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
 @dataclass
 class Identity:
     """The running service, as a client and an analyst see it."""
@@ -61,6 +75,7 @@ class Identity:
     http: httpx.AsyncClient
     settings: IdentitySettings
     sealer: TokenSealer
+    clock: Clock
 
     async def envelopes(self) -> list[EventEnvelope]:
         """Every recorded event, as the relay publishes it, in order."""
@@ -105,14 +120,19 @@ class Identity:
         return str(answer.json()["access_token"])
 
 
-async def running(settings: IdentitySettings) -> AsyncIterator[Identity]:
-    app = create_app(settings)
+async def running(
+    settings: IdentitySettings, client_ip: str = CLIENT_IP
+) -> AsyncIterator[Identity]:
+    clock = Clock()
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 50000))
+        transport = httpx.ASGITransport(app=app, client=(client_ip, 50000))
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://identity.test"
+            transport=transport,
+            base_url="http://identity.test",
+            headers={"User-Agent": "identity-tests/1.0"},
         ) as client:
-            yield Identity(app, client, settings, sealer_from_settings(settings))
+            yield Identity(app, client, settings, sealer_from_settings(settings), clock)
 
 
 @pytest.fixture
@@ -136,3 +156,24 @@ def with_broker(
             **overrides,
         }
     )
+
+
+async def published_bytes(identity: Identity) -> bytes:
+    """Everything that leaves the service on the topic: keys, values, headers."""
+    engine = identity.app.state.relay._engine
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(outbox.c.message_key, outbox.c.message_value, outbox.c.headers)
+        )
+        return b"\n".join(
+            r.message_key + r.message_value + r.headers.encode() for r in rows
+        )
+
+
+def problem_code(answer: httpx.Response) -> str:
+    """The stable code at the end of a problem+json ``type``."""
+    assert answer.headers["content-type"] == "application/problem+json", answer.text
+    body = answer.json()
+    assert body["status"] == answer.status_code
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    return str(body["type"]).rsplit("/", 1)[-1]

@@ -2,9 +2,9 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,7 +15,7 @@ from identity.adapters.directory import Directory
 from identity.adapters.event_store import EventStore
 from identity.adapters.hashing import Argon2Parameters, PasswordHasher
 from identity.adapters.outbox_relay import OutboxRelay, RelayOptions
-from identity.application.dependencies import Dependencies, Lifetimes
+from identity.application.dependencies import Dependencies, Lifetimes, utc_now
 from identity.application.passwords import Passwords
 from identity.application.recording import Recorder
 from identity.application.registration import Registration
@@ -62,7 +62,12 @@ def load_key_ring(settings: IdentitySettings) -> KeyRing:
     )
 
 
-def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+def create_app(
+    settings: IdentitySettings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """The app; ``clock`` is the time the domain decides at (tests move it)."""
     settings = settings or IdentitySettings()
     engine = create_engine(settings.database_url, pool_name="identity")
 
@@ -80,7 +85,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         relay_task = None
         try:
             await hasher.start()
-            app.state.runtime = await _runtime(settings, engine, hasher, relay)
+            app.state.runtime = await _runtime(settings, engine, hasher, relay, clock)
             app.state.relay = relay
             if settings.relay_enabled:
                 relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
@@ -121,6 +126,7 @@ async def _runtime(
     engine: AsyncEngine,
     hasher: PasswordHasher,
     relay: OutboxRelay,
+    clock: Callable[[], datetime],
 ) -> Runtime:
     keys = await asyncio.to_thread(load_key_ring, settings)
     sealer = await asyncio.to_thread(sealer_from_settings, settings)
@@ -142,6 +148,7 @@ async def _runtime(
             verification=timedelta(seconds=settings.verification_token_ttl_seconds),
             reset=timedelta(seconds=settings.reset_token_ttl_seconds),
         ),
+        clock=clock,
     )
     return Runtime(
         registration=Registration(deps),
