@@ -9,19 +9,28 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 LINK = re.compile(r"https?://[^\s<>\"]+")
+MESSAGE_ID = re.compile(rb"^Message-ID: <([^@>]+)@", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ReceivedMail:
     sender: str
     recipients: tuple[str, ...]
-    message: EmailMessage
+    raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        # Parsed on demand: parsing is the costly part of receiving a mail.
+        message = email.message_from_bytes(self.raw, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        return message
 
     @property
     def subject(self) -> str:
@@ -31,10 +40,12 @@ class ReceivedMail:
     def to(self) -> str:
         return str(self.message["To"])
 
-    @property
+    @cached_property
     def event_id(self) -> str:
         """The cause event id, which the notifier puts into the Message-ID."""
-        return str(self.message["Message-ID"]).strip("<>").split("@")[0]
+        found = MESSAGE_ID.search(self.raw)
+        assert found is not None, "no Message-ID"
+        return found.group(1).decode()
 
     @property
     def text(self) -> str:
@@ -103,11 +114,12 @@ class RecordingHandler:
     ) -> str:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
-        raw = envelope.original_content or b""
-        message = email.message_from_bytes(raw, policy=default_policy)
-        assert isinstance(message, EmailMessage)
         self.mails.append(
-            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), message)
+            ReceivedMail(
+                str(envelope.mail_from),
+                tuple(envelope.rcpt_tos),
+                envelope.original_content or b"",
+            )
         )
         return "250 Message accepted for delivery"
 

@@ -55,6 +55,7 @@ def create_app(
             raise RuntimeError("the consumer is not running")
 
     app = FastAPI(title="authtrail notifier", version=__version__, lifespan=lifespan)
+    app.state.worker = worker
     install_problem_handlers(app)
     app.include_router(
         health_router(

@@ -56,10 +56,16 @@ class NotifierWorker:
         self._partitions = partitions
         self._stopping = asyncio.Event()
         self._loop: ConsumerLoop | None = None
+        self._handled_before = 0
 
     @property
     def consuming(self) -> bool:
         return self._loop is not None
+
+    @property
+    def records_handled(self) -> int:
+        current = self._loop.records_handled if self._loop is not None else 0
+        return self._handled_before + current
 
     def stop(self) -> None:
         self._stopping.set()
@@ -124,6 +130,8 @@ class NotifierWorker:
             )
             await loop.run()
         finally:
+            if self._loop is not None:
+                self._handled_before += self._loop.records_handled
             self._loop = None
             await consumer.stop()
             await producer.stop()

@@ -81,6 +81,10 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._lock = asyncio.Lock()
         self._handled: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
+        # Bumped by every revocation: the batch in hand belongs to the
+        # generation it was fetched in and is dropped once that has passed.
+        self._generation = 0
+        self._interrupted = asyncio.Event()
         self.records_handled = 0
 
     def subscribe(self, *topics: str) -> None:
@@ -88,22 +92,31 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def stop(self) -> None:
         self._stopping.set()
+        self._interrupted.set()
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             batch = await self._consumer.getmany(
                 timeout_ms=500, max_records=self._batch_size
             )
+            # What getmany returns belongs to the assignment as it is now.
+            generation = self._generation
             for tp, records in batch.items():
                 async with self._lock:
-                    await self._handle_partition(tp, records)
+                    await self._handle_partition(tp, records, generation)
                     await self._commit([tp])
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Before taking the lock: the batch in hand stops after the record in
+        # flight, and a record waiting out a backoff is dropped at once.
+        self._generation += 1
+        self._interrupted.set()
         async with self._lock:
             await self._commit(revoked)
             for tp in revoked:
                 self._handled.pop(tp, None)
+            if not self._stopping.is_set():
+                self._interrupted.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         logger.info(
@@ -111,20 +124,28 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             extra={"consumer": self._name, "partitions": [str(tp) for tp in assigned]},
         )
 
+    def _owns(self, tp: TopicPartition, generation: int) -> bool:
+        return (
+            not self._stopping.is_set()
+            and generation == self._generation
+            and tp in self._consumer.assignment()
+        )
+
     async def _handle_partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord]
+        self, tp: TopicPartition, records: list[ConsumerRecord], generation: int
     ) -> None:
         if self._batch_handler is not None and len(records) > 1:
-            if self._stopping.is_set() or tp not in self._consumer.assignment():
+            if not self._owns(tp, generation):
                 return
             if await self._handle_batch(self._batch_handler, tp, records):
                 self._handled[tp] = records[-1].offset + 1
                 self.records_handled += len(records)
                 return
         for record in records:
-            if self._stopping.is_set() or tp not in self._consumer.assignment():
+            if not self._owns(tp, generation):
                 return
-            await self._handle_record(record)
+            if not await self._handle_record(record, generation):
+                return
             self._handled[tp] = record.offset + 1
             self.records_handled += 1
 
@@ -170,7 +191,9 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
                 return False
 
-    async def _handle_record(self, record: ConsumerRecord) -> None:
+    async def _handle_record(self, record: ConsumerRecord, generation: int) -> bool:
+        """Handle or dead-letter ``record``; False when a revocation dropped it
+        while it waited to be retried, for the new owner to read again."""
         parent = context_from_headers(record.headers)
         attempt = 0
         while True:
@@ -195,11 +218,11 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             ) as span:
                 try:
                     await self._handler(record)
-                    return
+                    return True
                 except (PoisonMessage, EnvelopeError) as exc:
                     _mark_failed(span, exc)
                     await self._dead_letters.publish(record, exc)
-                    return
+                    return True
                 except DependencyUnavailable as exc:
                     _mark_failed(span, exc)
                     delay = self._retry.delay(min(attempt, 8))
@@ -219,7 +242,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                             extra={"consumer": self._name, "attempts": attempt},
                         )
                         await self._dead_letters.publish(record, exc)
-                        return
+                        return True
                     delay = self._retry.delay(attempt)
                     logger.warning(
                         "kafka.handler_retry",
@@ -229,14 +252,18 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                             "error": f"{type(exc).__name__}: {exc}",
                         },
                     )
-            await self._sleep(delay)
+            if not await self._sleep(delay, generation):
+                return False
 
-    async def _sleep(self, delay: float) -> None:
+    async def _sleep(self, delay: float, generation: int) -> bool:
+        """Back off; False when a revocation took the partition meanwhile."""
         try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            await asyncio.wait_for(self._interrupted.wait(), timeout=delay)
         except TimeoutError:
-            return
-        raise asyncio.CancelledError("consumer stopping")
+            return True
+        if self._stopping.is_set():
+            raise asyncio.CancelledError("consumer stopping")
+        return generation == self._generation
 
     async def _commit(self, partitions: list[TopicPartition]) -> None:
         offsets = {
