@@ -12,6 +12,7 @@ from notifier.domain.notices import Notice, Template
 from notifier.errors import DeliveryInFlight
 from notifier.ledger import DeliveryLedger
 from shared import database
+from shared.events import EventType
 
 LEASE = timedelta(minutes=2)
 
@@ -27,7 +28,7 @@ async def ledger(database_url: str) -> AsyncIterator[DeliveryLedger]:
 def a_notice() -> Notice:
     return Notice(
         cause_event_id=uuid4(),
-        cause_event_type="registration_success",  # type: ignore[arg-type]
+        cause_event_type=EventType.REGISTRATION_SUCCESS,
         template=Template.VERIFY_EMAIL,
         recipient="owner@example.org",
         user_id=uuid4(),

@@ -75,6 +75,8 @@ async def test_render_and_smtp_spans_continue_the_trace_from_the_headers(
     assert trace_id in (header_value(outcome.headers, "traceparent") or "")
     assert TOKEN.encode() not in outcome.value
 
+    assert telemetry.metric_points("notifier.email_send.duration")
+
     sent = [r for r in caplog.records if r.getMessage() == "notifier.email_sent"]
     assert len(sent) == 1
     assert sent[0].__dict__["event_id"] == str(event.event_id)

@@ -49,7 +49,7 @@ class NotifierSettings(CommonSettings, SealingSettings):
         default=60.0, gt=0, validation_alias=AliasChoices("NOTIFIER_RETRY_MAX_SECONDS")
     )
     sending_lease_seconds: float = Field(
-        default=120.0,
+        default=60.0,
         gt=0,
         validation_alias=AliasChoices("NOTIFIER_SENDING_LEASE_SECONDS"),
         description="how long a 'sending' ledger row is taken as still in flight",

@@ -1,10 +1,11 @@
 """Sending one message over SMTP with aiosmtplib, errors made ours."""
 
 import logging
+import time
 from email.message import EmailMessage
 
 import aiosmtplib
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from notifier.domain.delivery import is_permanent
@@ -13,6 +14,13 @@ from notifier.settings import NotifierSettings
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
+meter = metrics.get_meter(__name__)
+
+send_duration = meter.create_histogram(
+    "notifier.email_send.duration",
+    unit="s",
+    description="Time one SMTP delivery took.",
+)
 
 ACCEPTED = 250
 
@@ -56,6 +64,7 @@ class SmtpMailer:
                 ),
                 timeout=settings.smtp_timeout_seconds,
             )
+            started = time.perf_counter()
             try:
                 await client.connect()
                 await client.send_message(message)
@@ -67,6 +76,7 @@ class SmtpMailer:
                 raise failure from exc
             finally:
                 await _close(client)
+                send_duration.record(time.perf_counter() - started)
             span.set_attribute("smtp.response.status_code", ACCEPTED)
             return ACCEPTED
 
