@@ -7,6 +7,7 @@ about hashing.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +121,7 @@ class Identity:
         return str(answer.json()["access_token"])
 
 
+@asynccontextmanager
 async def running(
     settings: IdentitySettings, client_ip: str = CLIENT_IP
 ) -> AsyncIterator[Identity]:
@@ -137,7 +139,7 @@ async def running(
 
 @pytest.fixture
 async def identity(identity_settings: IdentitySettings) -> AsyncIterator[Identity]:
-    async for service in running(identity_settings):
+    async with running(identity_settings) as service:
         yield service
 
 

@@ -77,7 +77,7 @@ async def behind_proxy(identity_settings: IdentitySettings) -> AsyncIterator[Ide
             ).trusted_proxies
         }
     )
-    async for service in running(settings, client_ip="10.0.0.2"):
+    async with running(settings, client_ip="10.0.0.2") as service:
         yield service
 
 
@@ -108,7 +108,7 @@ async def rate_limited(identity_settings: IdentitySettings) -> AsyncIterator[Ide
             "rate_limit_per_minute": 6,
         }
     )
-    async for service in running(settings):
+    async with running(settings) as service:
         yield service
 
 

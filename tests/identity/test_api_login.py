@@ -141,7 +141,7 @@ async def test_a_success_resets_the_count_and_other_accounts_do_not(
 async def second_client(identity: Identity) -> AsyncIterator[Identity]:
     """The same service reached from another address."""
     settings: IdentitySettings = identity.settings
-    async for other in running(settings, client_ip="198.51.100.9"):
+    async with running(settings, client_ip="198.51.100.9") as other:
         yield other
 
 

@@ -163,7 +163,7 @@ async def rotated(
         }
     )
     old_ring = KeyRing.load(None, old_file, [])
-    async for service in running(settings):
+    async with running(settings) as service:
         yield service, old_ring
 
 

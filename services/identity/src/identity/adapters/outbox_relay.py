@@ -94,6 +94,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._last_prune: datetime | None = None
         self.published = 0
+        self.consecutive_failures = 0
 
     def wake(self) -> None:
         """New rows were committed: publish without waiting for the next poll."""
@@ -101,23 +102,22 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled; never gives up on the broker or database."""
-        failures = 0
         logger.info("outbox.relay_started", extra={"topic": self._topic})
         try:
             while True:
                 try:
                     more = await self.cycle()
-                    failures = 0
+                    self.consecutive_failures = 0
                     if not more:
                         await self._idle()
                 except Exception as exc:
-                    failures += 1
-                    delay = self._backoff(failures)
+                    self.consecutive_failures += 1
+                    delay = self._backoff(self.consecutive_failures)
                     logger.warning(
                         "outbox.relay_retry",
                         extra={
                             "error": f"{type(exc).__name__}: {exc}",
-                            "failures": failures,
+                            "failures": self.consecutive_failures,
                             "retry_in_s": round(delay, 2),
                         },
                     )
@@ -136,6 +136,7 @@ class OutboxRelay:
         if not rows:
             await self._prune()
             return False
+        await self._confirm_topic(producer)
         acknowledged = await self._publish(producer, rows)
         await self._mark_published(acknowledged)
         self.published += len(acknowledged)
@@ -168,6 +169,19 @@ class OutboxRelay:
             raise
         self._producer = producer
         return producer
+
+    async def _confirm_topic(self, producer: AIOKafkaProducer) -> None:
+        """Make sure the broker still has the topic before producing to it.
+
+        A memory-only broker that restarted has forgotten it, and the embedded
+        one even acknowledges records for a topic it does not have, which are
+        then lost; asking first costs one metadata request per batch.
+        """
+        metadata = await producer.client.fetch_all_metadata()
+        if metadata.partitions_for_topic(self._topic) is None:
+            logger.warning("outbox.topic_missing", extra={"topic": self._topic})
+            await ensure_topics(self._kafka, [self._topic], client_id="identity-relay")
+            await producer.client.force_metadata_update()
 
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
