@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from identity.adapters.tables import outbox
+from identity.http.rate_limit import RateLimited, RateLimiter
 from identity.settings import IdentitySettings
 from shared.events import EventType, FailureReason
 from tests.identity.conftest import Identity, problem_code, running
@@ -213,3 +214,18 @@ async def test_the_openapi_documents_examples_and_every_error(
     register = spec["paths"]["/v1/users"]["post"]
     assert "202" in register["responses"] and "422" in register["responses"]
     assert (await identity.http.get("/docs")).status_code == 200
+
+
+def test_a_flood_of_refusals_is_recorded_once_a_second() -> None:
+    now = [0.0]
+    limiter = RateLimiter(6, 1, clock=lambda: now[0])
+    limiter.take("a")
+    refusals = []
+    for _ in range(5):
+        with pytest.raises(RateLimited) as refused:
+            limiter.take("a")
+        refusals.append(refused.value.worth_recording)
+        now[0] += 0.3
+    limiter.take("b")  # another client has its own budget
+
+    assert refusals == [True, False, False, False, True]

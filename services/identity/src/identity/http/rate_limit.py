@@ -9,16 +9,29 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
 
 from identity.domain.errors import IdentityError
 
 MAX_CLIENTS = 100_000
 
 
+REPORT_EVERY = 1.0
+"""Seconds between two refusals of one client worth recording as an event: a
+flood of refused requests must not become a flood of database writes."""
+
+
 class RateLimited(IdentityError):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, *, worth_recording: bool = True) -> None:
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
+        self.worth_recording = worth_recording
+
+
+class _Bucket(NamedTuple):
+    tokens: float
+    updated: float
+    reported: float
 
 
 class RateLimiter:
@@ -34,7 +47,7 @@ class RateLimiter:
         self._burst = float(burst)
         self._enabled = enabled
         self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def take(self, client: str | None) -> None:
         """Spend one request of ``client``'s budget or raise :class:`RateLimited`."""
@@ -42,14 +55,19 @@ class RateLimiter:
             return
         key = client or "unknown"
         now = self._clock()
-        tokens, last = self._buckets.pop(key, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        bucket = self._buckets.pop(key, None) or _Bucket(
+            self._burst, now, -REPORT_EVERY
+        )
+        tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
+            self._buckets[key] = _Bucket(tokens - 1, now, bucket.reported)
             self._forget_oldest()
             return
-        self._buckets[key] = (tokens, now)
-        raise RateLimited(max(1, math.ceil((1 - tokens) / self._rate)))
+        worth_recording = now - bucket.reported >= REPORT_EVERY
+        reported = now if worth_recording else bucket.reported
+        self._buckets[key] = _Bucket(tokens, now, reported)
+        retry_after = max(1, math.ceil((1 - tokens) / self._rate))
+        raise RateLimited(retry_after, worth_recording=worth_recording)
 
     def _forget_oldest(self) -> None:
         while len(self._buckets) > MAX_CLIENTS:

@@ -63,11 +63,12 @@ async def token(request: Request, rt: RuntimeDep, context: ContextDep) -> TokenI
     fields = await _login_fields(request)
     try:
         rt.limiter.take(context.ip)
-    except RateLimited:
-        email = fields.get("email")
-        await rt.sessions.record_rate_limited(
-            email if isinstance(email, str) else None, context
-        )
+    except RateLimited as refused:
+        if refused.worth_recording:
+            email = fields.get("email")
+            await rt.sessions.record_rate_limited(
+                email if isinstance(email, str) else None, context
+            )
         raise
     try:
         credentials = Credentials.model_validate(fields)
