@@ -127,7 +127,7 @@ class SendNotice:
         code: int | None,
         error: str | None,
     ) -> Delivery:
-        for delay in (*RECORD_RETRY_DELAYS, None):
+        for delay in RECORD_RETRY_DELAYS:
             try:
                 return await self._ledger.record(
                     notice,
@@ -138,14 +138,14 @@ class SendNotice:
                     now=self._clock(),
                 )
             except LedgerUnavailable:
-                if delay is None:
-                    raise
                 logger.warning(
                     "notifier.ledger_retry",
                     extra={"event_id": str(notice.cause_event_id), "state": state},
                 )
                 await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        return await self._ledger.record(
+            notice, attempt, state, smtp_code=code, error=error, now=self._clock()
+        )
 
 
 def _fields(notice: Notice, delivery: Delivery) -> dict[str, object]:
