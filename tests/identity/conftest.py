@@ -80,7 +80,7 @@ class Identity:
 
     async def envelopes(self) -> list[EventEnvelope]:
         """Every recorded event, as the relay publishes it, in order."""
-        engine = self.app.state.relay._engine
+        engine = self.app.state.engine
         async with engine.connect() as conn:
             rows = await conn.execute(
                 select(outbox.c.message_value).order_by(outbox.c.seq)
@@ -162,7 +162,7 @@ def with_broker(
 
 async def published_bytes(identity: Identity) -> bytes:
     """Everything that leaves the service on the topic: keys, values, headers."""
-    engine = identity.app.state.relay._engine
+    engine = identity.app.state.engine
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(outbox.c.message_key, outbox.c.message_value, outbox.c.headers)

@@ -178,7 +178,7 @@ async def test_the_callers_trace_context_travels_with_its_events(
         headers={"traceparent": traceparent},
     )
 
-    engine = identity.app.state.relay._engine
+    engine = identity.app.state.engine
     async with engine.connect() as conn:
         stored = await conn.scalar(select(outbox.c.headers))
     headers = dict(json.loads(stored))

@@ -13,7 +13,7 @@ WRONG = "wrong horse battery"
 
 
 async def _stream_versions(identity: Identity, user_id: str) -> list[int]:
-    engine = identity.app.state.relay._engine
+    engine = identity.app.state.engine
     async with engine.connect() as conn:
         rows = await conn.scalars(
             select(events.c.stream_version)

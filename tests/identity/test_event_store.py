@@ -31,7 +31,7 @@ WRONG = "wrong horse battery"
 
 @pytest.fixture
 async def engine(identity: Identity) -> Any:
-    engine: AsyncEngine = identity.app.state.relay._engine
+    engine: AsyncEngine = identity.app.state.engine
     return engine
 
 

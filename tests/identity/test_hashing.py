@@ -68,7 +68,7 @@ def hashing_work(
     monkeypatch: pytest.MonkeyPatch, identity: Identity
 ) -> Iterator[HashingWork]:
     work = HashingWork()
-    pool = identity.app.state.relay._engine.pool
+    pool = identity.app.state.engine.pool
     real_verify = PasswordHasher._verify
 
     def watched(self: PasswordHasher, password: str, stored_hash: str) -> object:

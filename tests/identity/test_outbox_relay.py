@@ -34,7 +34,7 @@ FAST_RELAY: dict[str, Any] = {
 
 
 def _engine(identity: Identity) -> AsyncEngine:
-    engine: AsyncEngine = identity.app.state.relay._engine
+    engine: AsyncEngine = identity.app.state.engine
     return engine
 
 

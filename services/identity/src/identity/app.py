@@ -104,6 +104,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.engine = engine
     install_problem_handlers(app)
     install_identity_problems(app)
     app.add_middleware(IncomingTraceContext)

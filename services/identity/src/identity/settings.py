@@ -124,7 +124,7 @@ class IdentitySettings(CommonSettings, SealingSettings):
         default=500, ge=1, validation_alias=_env("relay_batch_size")
     )
     relay_lease_seconds: float = Field(
-        default=15.0, gt=0, validation_alias=_env("relay_lease_seconds")
+        default=30.0, gt=0, validation_alias=_env("relay_lease_seconds")
     )
     relay_max_backoff_seconds: float = Field(
         default=10.0, gt=0, validation_alias=_env("relay_max_backoff_seconds")
@@ -153,6 +153,13 @@ class IdentitySettings(CommonSettings, SealingSettings):
         if isinstance(value, str):
             return [Path(part.strip()) for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_sends(self) -> Self:
+        # A cycle may wait a full send timeout; the lease must not lapse meanwhile.
+        if self.relay_lease_seconds < 2 * self.relay_send_timeout_seconds:
+            raise ValueError("the relay lease must last at least two send timeouts")
+        return self
 
     @model_validator(mode="after")
     def _files_under_data_dir(self) -> Self:

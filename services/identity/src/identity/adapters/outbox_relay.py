@@ -41,11 +41,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from identity.adapters.tables import RELAY_LEASE, outbox, outbox_lease
+from identity.adapters.relay_lease import RelayLease
+from identity.adapters.tables import outbox
 from shared.messaging import context_from_headers, create_producer, ensure_topics
 from shared.settings import KafkaSettings
 
@@ -293,55 +294,6 @@ class OutboxRelay:
     def _backoff(self, failures: int) -> float:
         ceiling = min(self._options.max_backoff_seconds, 0.2 * 2 ** min(failures, 10))
         return random.uniform(ceiling / 2, ceiling)
-
-
-class RelayLease:
-    """The right to publish, held by one relay at a time for a while."""
-
-    def __init__(self, engine: AsyncEngine, holder: str, duration: timedelta) -> None:
-        self._engine = engine
-        self.holder = holder
-        self._duration = duration
-        self._held = False
-
-    async def acquire(self) -> bool:
-        """Take or renew the lease; False while another relay holds it."""
-        now = datetime.now(UTC)
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(outbox_lease)
-                .where(
-                    outbox_lease.c.name == RELAY_LEASE,
-                    or_(
-                        outbox_lease.c.holder == self.holder,
-                        outbox_lease.c.holder.is_(None),
-                        outbox_lease.c.expires_at < now,
-                    ),
-                )
-                .values(holder=self.holder, expires_at=now + self._duration)
-            )
-        held = result.rowcount == 1
-        if held != self._held:
-            logger.info(
-                "outbox.lease_taken" if held else "outbox.lease_held_elsewhere",
-                extra={"holder": self.holder},
-            )
-        self._held = held
-        return held
-
-    async def release(self) -> None:
-        if not self._held:
-            return
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(outbox_lease)
-                .where(
-                    outbox_lease.c.name == RELAY_LEASE,
-                    outbox_lease.c.holder == self.holder,
-                )
-                .values(holder=None, expires_at=None)
-            )
-        self._held = False
 
 
 async def _stop(producer: AIOKafkaProducer) -> None:
