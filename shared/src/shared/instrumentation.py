@@ -11,11 +11,11 @@ import weakref
 from typing import Any
 
 from fastapi import FastAPI
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.logging import LoggingInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,12 +24,22 @@ from shared.telemetry import HEALTH_URLS
 
 _STATEMENT = re.compile(
     r"^\s*(?P<op>SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|PRAGMA|CREATE|ALTER|DROP)"
-    r"(?:.*?\b(?:FROM|INTO|UPDATE|TABLE)\s+\"?(?P<table>[A-Za-z_][\w.]*))?",
+    r"(?:\s+\"?(?P<updated>[A-Za-z_][\w.]*)\"?\s+SET\b"
+    r"|.*?\b(?:FROM|INTO|TABLE)\s+\"?(?P<table>[A-Za-z_][\w.]*))?",
     re.IGNORECASE | re.DOTALL,
 )
 
 
 _instrumented_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_sql_tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+_sql_connections_usage = metrics.get_meter(
+    "opentelemetry.instrumentation.sqlalchemy"
+).create_up_down_counter(
+    "db.client.connections.usage",
+    unit="connections",
+    description="Connections of the pool by state, as the SQLAlchemy "
+    "instrumentation reports them",
+)
 
 
 def set_authenticated_user(user_id: str) -> None:
@@ -84,8 +94,11 @@ def instrument_engine(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
     if sync_engine in _instrumented_engines:
         return
-    SQLAlchemyInstrumentor().instrument(engine=sync_engine)
-    event.listen(sync_engine, "after_cursor_execute", _describe_statement, insert=True)
+    # Ours first: the tracer's own listener ends the span.
+    event.listen(sync_engine, "after_cursor_execute", _describe_statement)
+    # The instrumentor instruments one engine per process; its EngineTracer is
+    # what it attaches to each engine it is given.
+    EngineTracer(_sql_tracer, sync_engine, _sql_connections_usage)  # type: ignore[no-untyped-call]
     _instrumented_engines.add(sync_engine)
 
 
@@ -103,8 +116,9 @@ def _describe_statement(
     match = _STATEMENT.match(statement)
     if match:
         span.set_attribute("db.operation.name", match["op"].upper())
-        if match["table"]:
-            span.set_attribute("db.collection.name", match["table"])
+        table = match["updated"] or match["table"]
+        if table:
+            span.set_attribute("db.collection.name", table)
     rowcount = getattr(cursor, "rowcount", -1)
     if isinstance(rowcount, int) and rowcount >= 0:
         span.set_attribute("db.response.returned_rows", rowcount)
