@@ -227,7 +227,9 @@ async def test_the_activity_lists_the_accounts_latest_events(
     body = await activity(support, "rita@example.com")
 
     kinds = [e["event_type"] for e in body["recent_events"]]
-    assert kinds[:3] == ["login_success", "account_unlocked", "password_reset_success"]
+    assert kinds[0] == "login_success"
+    # The reset and the unlock it caused happened at the same instant.
+    assert set(kinds[1:3]) == {"account_unlocked", "password_reset_success"}
     assert len(kinds) == 10
     assert all("sealed_token" not in e["data"] for e in body["recent_events"])
 

@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 
 from audit import __version__
 from audit.adapters.alert_sinks import KafkaAlertSink, WebhookAlertSink
+from audit.adapters.store_engine import audit_engine
 from audit.alerting import AlertEvaluator, AlertSink
 from audit.consumer import AuditConsumer
 from audit.http.api import api_router
@@ -24,7 +25,7 @@ from audit.http.dashboard import dashboard_router
 from audit.projection import Projection
 from audit.queries import AuditQueries, Clock, utc_now
 from audit.settings import AuditSettings
-from shared.database import create_engine, ping
+from shared.database import ping
 from shared.http import Problem, health_router, install_problem_handlers
 from shared.http.health import broker_check
 from shared.http.problems import problem_response
@@ -45,7 +46,7 @@ def create_app(
     """The audit service. ``background=False`` serves queries only (no consumer,
     no alert evaluation); ``clock`` is the "now" of queries and alert rounds."""
     settings = settings or AuditSettings()
-    engine = create_engine(settings.database_url, pool_name="audit")
+    engine = audit_engine(settings.database_url)
     instrument_engine(engine)
     queries = AuditQueries(engine, clock)
     consumer = AuditConsumer(settings, Projection(engine))

@@ -54,15 +54,15 @@ def rebuild() -> None:
     The tables are refilled in one transaction, so readers see the old
     projection until the new one is complete. Alert history is kept.
     """
+    from audit.adapters.store_engine import audit_engine
     from audit.rebuild import rebuild as run_rebuild
-    from shared.database import create_engine
 
     settings = AuditSettings()
     telemetry = setup_telemetry("audit", __version__)
 
     async def run() -> None:
         await database.upgrade(MIGRATIONS, settings.database_url)
-        engine = create_engine(settings.database_url, pool_name="audit")
+        engine = audit_engine(settings.database_url)
         try:
             report = await run_rebuild(
                 settings,

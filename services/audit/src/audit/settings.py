@@ -28,7 +28,7 @@ class AuditSettings(CommonSettings):
         default="audit", min_length=1, validation_alias=_env("AUDIT_CONSUMER_GROUP")
     )
     consumer_batch_size: int = Field(
-        default=500, ge=1, le=5000, validation_alias=_env("AUDIT_CONSUMER_BATCH_SIZE")
+        default=2000, ge=1, le=10000, validation_alias=_env("AUDIT_CONSUMER_BATCH_SIZE")
     )
     jaeger_ui_url: str = Field(
         default="http://127.0.0.1:16686", validation_alias=_env("JAEGER_UI_URL")

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
+# A batch span links to its records' traces, up to the SDK's default link limit.
+MAX_BATCH_LINKS = 128
 BatchHandler = Callable[[list[ConsumerRecord]], Awaitable[None]]
 
 
@@ -157,7 +159,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     ) -> bool:
         links = [
             trace.Link(span_context)
-            for record in records
+            for record in records[:MAX_BATCH_LINKS]
             if (span_context := _span_context(record)) is not None
         ]
         with tracer.start_as_current_span(

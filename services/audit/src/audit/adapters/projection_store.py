@@ -2,7 +2,8 @@
 
 Everything a batch changes is written in the caller's transaction, and only
 events whose ``event_id`` was not stored yet count: replaying a batch, or one
-event twice, changes nothing.
+event twice, changes nothing. Two writers racing on the same new event make
+one of them fail on the primary key and retry, never count it twice.
 """
 
 from collections import defaultdict
@@ -12,12 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from audit.adapters.bulk_rows import BulkRows
 from audit.adapters.tables import accounts, events, minute_counts
 from audit.adapters.upsert import upsert_into
-from audit.domain.account import AccountState, account_key, apply, user_key
+from audit.domain.account import AccountState, account_key, fold, user_key
 from audit.domain.audit_event import AuditEvent
 
 _EVENT_FIELDS = tuple(f.name for f in fields(AuditEvent))
@@ -36,24 +37,30 @@ async def save_batch(conn: AsyncConnection, batch: Sequence[AuditEvent]) -> int:
     unique = list({e.event_id: e for e in reversed(batch)}.values())[::-1]
     if not unique:
         return 0
-    fresh = await _insert_events(conn, unique)
+    bulk = BulkRows(conn)
+    fresh = await _insert_events(bulk, unique)
     if fresh:
         await _add_counts(conn, fresh)
-        await _fold_accounts(conn, fresh)
+        await _fold_accounts(bulk, fresh)
     return len(fresh)
 
 
 async def _insert_events(
-    conn: AsyncConnection, batch: Sequence[AuditEvent]
+    bulk: BulkRows, batch: Sequence[AuditEvent]
 ) -> list[AuditEvent]:
-    rows = [{name: getattr(e, name) for name in _EVENT_FIELDS} for e in batch]
-    statement = (
-        upsert_into(conn.dialect.name, events)
-        .on_conflict_do_nothing(index_elements=[events.c.event_id])
-        .returning(events.c.event_id)
+    stored = {
+        row[0]
+        for row in await bulk.select_in(
+            events, ["event_id"], {"event_id": [e.event_id for e in batch]}
+        )
+    }
+    fresh = [e for e in batch if e.event_id not in stored]
+    await bulk.insert(
+        events,
+        _EVENT_FIELDS,
+        ([getattr(e, name) for name in _EVENT_FIELDS] for e in fresh),
     )
-    inserted = {row[0] for row in await conn.execute(statement, rows)}
-    return [e for e in batch if e.event_id in inserted]
+    return fresh
 
 
 async def _add_counts(conn: AsyncConnection, batch: Iterable[AuditEvent]) -> None:
@@ -90,40 +97,33 @@ async def _add_counts(conn: AsyncConnection, batch: Iterable[AuditEvent]) -> Non
     await conn.execute(statement, rows)
 
 
-async def _fold_accounts(conn: AsyncConnection, batch: Sequence[AuditEvent]) -> None:
+async def _fold_accounts(bulk: BulkRows, batch: Sequence[AuditEvent]) -> None:
     keys = {k for k in map(account_key, batch) if k is not None}
-    user_ids = {e.user_id for e in batch if e.user_id is not None}
     if not keys:
         return
-    states = await _load_accounts(conn, keys, user_ids)
+    user_ids = {e.user_id for e in batch if e.user_id is not None}
+    states = await _load_accounts(bulk, keys, user_ids)
     by_user = {s.user_id: k for k, s in states.items() if s.user_id is not None}
 
-    changed: dict[str, AccountState] = {}
+    grouped: dict[str, list[AuditEvent]] = defaultdict(list)
     for event in batch:
         key = _resolve(event, by_user)
         if key is None:
             continue
-        state = changed.get(key) or states.get(key) or AccountState(account_key=key)
-        changed[key] = state = apply(state, event)
-        if state.user_id is not None:
-            by_user.setdefault(state.user_id, key)
-    if not changed:
-        return
+        grouped[key].append(event)
+        if event.user_id is not None:
+            by_user.setdefault(event.user_id, key)
 
-    rows = [
-        {name: getattr(s, name) for name in _ACCOUNT_FIELDS}
-        for s in sorted(changed.values(), key=lambda s: s.account_key)
+    changed = [
+        fold(states.get(key) or AccountState(account_key=key), mine)
+        for key, mine in sorted(grouped.items())
     ]
-    insert = upsert_into(conn.dialect.name, accounts)
-    statement = insert.on_conflict_do_update(
-        index_elements=[accounts.c.account_key],
-        set_={
-            name: getattr(insert.excluded, name)
-            for name in _ACCOUNT_FIELDS
-            if name != "account_key"
-        },
+    await bulk.upsert(
+        accounts,
+        "account_key",
+        _ACCOUNT_FIELDS,
+        ([getattr(s, name) for name in _ACCOUNT_FIELDS] for s in changed),
     )
-    await conn.execute(statement, rows)
 
 
 def _resolve(event: AuditEvent, by_user: dict[UUID, str]) -> str | None:
@@ -134,13 +134,15 @@ def _resolve(event: AuditEvent, by_user: dict[UUID, str]) -> str | None:
 
 
 async def _load_accounts(
-    conn: AsyncConnection, keys: set[str], user_ids: set[UUID]
+    bulk: BulkRows, keys: set[str], user_ids: set[UUID]
 ) -> dict[str, AccountState]:
-    condition: ColumnElement[bool] = accounts.c.account_key.in_(sorted(keys))
-    if user_ids:
-        condition = or_(condition, accounts.c.user_id.in_(sorted(user_ids, key=str)))
-    result = await conn.execute(select(accounts).where(condition))
-    return {row.account_key: account_from_row(row._mapping) for row in result}
+    rows = await bulk.select_in(
+        accounts,
+        _ACCOUNT_FIELDS,
+        {"account_key": sorted(keys), "user_id": sorted(user_ids, key=str)},
+    )
+    states = (AccountState(*row) for row in rows)
+    return {state.account_key: state for state in states}
 
 
 def account_from_row(row: Any) -> AccountState:

@@ -7,8 +7,10 @@ events before registration are keyed by address and after it by user id, so
 they may travel on different partitions. Rebuild and live projection agree.
 """
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from audit.domain.audit_event import AuditEvent
@@ -102,22 +104,34 @@ def user_key(user_id: UUID) -> str:
 
 def apply(state: AccountState, event: AuditEvent) -> AccountState:
     """The state after ``event``, whatever order the events come in."""
+    return fold(state, [event])
+
+
+def fold(state: AccountState, events: Iterable[AuditEvent]) -> AccountState:
+    """The state after all of ``events``; the same for any order of them."""
+    fields = dict(state.__dict__)
+    for event in events:
+        _apply(fields, event)
+    return AccountState(**fields)
+
+
+def _apply(s: dict[str, Any], event: AuditEvent) -> None:
     kind = EventType(event.event_type)
     at = event.occurred_at
-    changes: dict[str, object] = {"last_event_at": _latest(state.last_event_at, at)}
-    if state.user_id is None and event.user_id is not None:
-        changes["user_id"] = event.user_id
-    if state.email is None and event.email is not None:
-        changes["email"] = event.email
+    s["last_event_at"] = _latest(s["last_event_at"], at)
+    if s["user_id"] is None and event.user_id is not None:
+        s["user_id"] = event.user_id
+    if s["email"] is None and event.email is not None:
+        s["email"] = event.email
 
     if kind is EventType.REGISTRATION_SUCCESS:
-        changes["registered_at"] = _earliest(state.registered_at, at)
+        s["registered_at"] = _earliest(s["registered_at"], at)
     if kind in _VERIFYING:
-        changes["verified_at"] = _earliest(state.verified_at, at)
+        s["verified_at"] = _earliest(s["verified_at"], at)
     if kind not in _NOT_ATTEMPTS and _newer(
-        at, event.event_id, state.last_attempt_at, state.last_attempt_event_id
+        at, event.event_id, s["last_attempt_at"], s["last_attempt_event_id"]
     ):
-        changes.update(
+        s.update(
             last_attempt_at=at,
             last_attempt_event_id=event.event_id,
             last_attempt_type=event.event_type,
@@ -126,36 +140,35 @@ def apply(state: AccountState, event: AuditEvent) -> AccountState:
             last_attempt_ip=event.ip,
             last_attempt_user_agent=event.user_agent,
         )
-    if kind is EventType.LOGIN_SUCCESS and _after(at, state.last_login_at):
-        changes.update(
+    if kind is EventType.LOGIN_SUCCESS and _after(at, s["last_login_at"]):
+        s.update(
             last_login_at=at,
             last_login_ip=event.ip,
             last_login_user_agent=event.user_agent,
         )
-    if kind is EventType.ACCOUNT_LOCKED and _after(at, state.locked_at):
-        changes.update(
+    if kind is EventType.ACCOUNT_LOCKED and _after(at, s["locked_at"]):
+        s.update(
             locked_at=at,
             locked_until=_timestamp(event.data.get("locked_until")),
             lock_failed_attempts=event.data.get("failed_attempts"),
             lock_ip=event.ip,
             lock_user_agent=event.user_agent,
         )
-    if kind is EventType.ACCOUNT_UNLOCKED and _after(at, state.unlocked_at):
-        changes.update(unlocked_at=at, unlock_cause=event.data.get("cause"))
+    if kind is EventType.ACCOUNT_UNLOCKED and _after(at, s["unlocked_at"]):
+        s.update(unlocked_at=at, unlock_cause=event.data.get("cause"))
     if kind is EventType.PASSWORD_RESET_REQUESTED and event.success:
-        changes["reset_requested_at"] = _latest(state.reset_requested_at, at)
+        s["reset_requested_at"] = _latest(s["reset_requested_at"], at)
     if kind is EventType.PASSWORD_RESET_SUCCESS:
-        changes["reset_at"] = _latest(state.reset_at, at)
+        s["reset_at"] = _latest(s["reset_at"], at)
     if kind is EventType.PASSWORD_CHANGED:
-        changes["password_changed_at"] = _latest(state.password_changed_at, at)
-    if kind in _EMAILS and _after(at, state.last_email_at):
-        changes.update(
+        s["password_changed_at"] = _latest(s["password_changed_at"], at)
+    if kind in _EMAILS and _after(at, s["last_email_at"]):
+        s.update(
             last_email_at=at,
             last_email_template=event.data.get("template"),
             last_email_success=event.success,
             last_email_error=event.data.get("error"),
         )
-    return replace(state, **changes)  # type: ignore[arg-type]
 
 
 def _timestamp(value: object) -> datetime | None:
