@@ -8,12 +8,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from audit.alerting import AlertEvaluator
 from audit.domain.alerts import AlertPolicy
 from shared.events import EventType
-from tests.audit.conftest import Store, audit_settings
+from tests.audit.conftest import Clock, Store, audit_client, audit_settings
 from tests.audit.stream import NOW, Account, event, minutes, reset_token_failed
 from tests.telemetry_capture import TelemetryCapture
 
@@ -243,10 +244,6 @@ async def test_a_spike_shorter_than_the_pending_time_never_fires(store: Store) -
 
 
 async def test_the_api_lists_active_and_resolved_alerts(store: Store) -> None:
-    import httpx
-
-    from tests.audit.conftest import Clock, audit_client
-
     people = [Account(f"a{i}@example.com") for i in range(6)]
     await store.project(p.locked(NOW + seconds(i)) for i, p in enumerate(people))
     watch = Watch(store)
@@ -287,5 +284,5 @@ def _count(telemetry: TelemetryCapture, rule: str, state: str) -> int:
     return sum(
         p.value
         for p in telemetry.metric_points("audit.alerts")
-        if dict(p.attributes) == {"rule": rule, "state": state}
+        if dict(p.attributes) == {"rule": rule, "severity": "warning", "state": state}
     )

@@ -57,6 +57,17 @@ async def test_published_events_are_projected_with_their_trace(
     assert by_type["email_sent"]["data"]["template"] == "verification"
 
 
+async def test_the_running_service_reports_ready(audit: RunningAudit) -> None:
+    response = await audit.client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "consumer": "ok",
+    }
+
+
 async def test_a_redelivered_event_is_stored_and_counted_once(
     audit: RunningAudit, module_database_url: str
 ) -> None:

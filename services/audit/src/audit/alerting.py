@@ -20,7 +20,7 @@ _meter = metrics.get_meter("audit.alerting")
 _alerts = _meter.create_counter(
     "audit.alerts",
     unit="{alert}",
-    description="Alerts that fired or resolved, by rule and state",
+    description="Alert transitions (firing, resolved) raised by the audit rules",
 )
 
 Clock = Callable[[], datetime]
@@ -98,7 +98,7 @@ class AlertEvaluator:
                 "summary": document["summary"],
             },
         )
-        _alerts.add(1, {"rule": rule, "state": state})
+        _alerts.add(1, {"rule": rule, "severity": document["severity"], "state": state})
         for sink in self._sinks:
             try:
                 await asyncio.wait_for(sink.send(document), SINK_TIMEOUT_S)

@@ -26,7 +26,12 @@ from audit.projection import Projection
 from audit.queries import AuditQueries, Clock, utc_now
 from audit.settings import AuditSettings
 from shared.database import ping
-from shared.http import Problem, health_router, install_problem_handlers
+from shared.http import (
+    Problem,
+    ReadinessCheck,
+    health_router,
+    install_problem_handlers,
+)
 from shared.http.health import broker_check
 from shared.http.problems import problem_response
 from shared.instrumentation import instrument_app, instrument_engine
@@ -109,14 +114,17 @@ def create_app(
             )
         )
 
-    app.include_router(
-        health_router(
-            {
-                "database": lambda: ping(engine),
-                "broker": broker_check(settings.kafka_bootstrap_servers),
-            }
-        )
-    )
+    async def consumer_check() -> None:
+        if not consumer.consuming:
+            raise RuntimeError("the consumer is not running")
+
+    checks: dict[str, ReadinessCheck] = {
+        "database": lambda: ping(engine),
+        "broker": broker_check(settings.kafka_bootstrap_servers),
+    }
+    if background:
+        checks["consumer"] = consumer_check
+    app.include_router(health_router(checks))
     app.include_router(api_router(queries))
     app.include_router(
         dashboard_router(queries, settings.jaeger_ui_url, settings.dashboard_refresh_s)

@@ -41,6 +41,11 @@ class AuditConsumer:
             self._settings.notification_events_topic,
         )
 
+    @property
+    def consuming(self) -> bool:
+        """Joined to the broker and reading (what readiness reports)."""
+        return self._loop is not None
+
     def stop(self) -> None:
         self._stopping.set()
         if self._loop is not None:
