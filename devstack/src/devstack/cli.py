@@ -75,5 +75,57 @@ def run() -> None:
     raise typer.Exit(asyncio.run(run_in_foreground(stack)))
 
 
+@cli.command()
+def demo(
+    users: int = typer.Option(5, min=1, max=500, help="users who register"),
+    rate: float = typer.Option(
+        2.0, min=0.1, help="requests per second to identity, all users together"
+    ),
+    duration: float = typer.Option(
+        60.0, min=0, help="seconds of mixed traffic after the scripted scenes"
+    ),
+    seed: int | None = typer.Option(
+        None, help="repeat a run's names, passwords and choices"
+    ),
+    identity_url: str | None = typer.Option(None, help="default: IDENTITY_PORT"),
+    audit_url: str | None = typer.Option(None, help="default: AUDIT_PORT"),
+    mailbox_url: str | None = typer.Option(None, help="default: MAILBOX_HTTP_PORT"),
+    jaeger_ui_url: str | None = typer.Option(None, help="[env: JAEGER_UI_URL]"),
+) -> None:
+    """Traffic like real users and an attacker against a running `devstack run`.
+
+    Users register, read the dev mailbox, verify, log in and out and mistype;
+    one account is locked and reset; one client tries leaked passwords on
+    many addresses. Ends with the audit summary, the alerts and a trace link.
+    """
+    from rich.console import Console
+
+    from devstack.demo import DemoError, DemoOptions, render_report, run_demo
+    from devstack.demo.settings import DemoSettings
+
+    settings = DemoSettings()
+    options = DemoOptions(
+        identity_url=identity_url or settings.identity_url,
+        audit_url=audit_url or settings.audit_url,
+        mailbox_url=mailbox_url or settings.mailbox_url,
+        jaeger_ui_url=jaeger_ui_url or settings.jaeger_ui_url,
+        users=users,
+        rate=rate,
+        duration=duration,
+        seed=seed,
+    )
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        report = asyncio.run(run_demo(options, console))
+    except DemoError as error:
+        Console(stderr=True, highlight=False).print(
+            f"demo: {error}", style="bold red", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    render_report(report, console)
+
+
 def main() -> None:
     cli()
