@@ -1,0 +1,1 @@
+"""The peer: a minimal fastapi-users application, run from bench/.venv-peer."""
