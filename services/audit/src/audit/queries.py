@@ -77,5 +77,11 @@ class AuditQueries:
         self, address: str | None, record: AccountRecord, now: datetime
     ) -> Activity:
         shown = address or "this account"
-        diagnosis = diagnose(record.state, shown, record.failed_last_10m, now)
+        diagnosis = diagnose(
+            record.state,
+            shown,
+            record.failed_last_10m,
+            now,
+            unsettled=record.failed_since_success,
+        )
         return Activity(address, record, diagnosis, now)

@@ -104,6 +104,9 @@ class AccountRecord:
     failed_last_10m: int
     last_attempt_trace_id: str | None
     recent: list[AuditEvent]
+    failed_since_success: int
+    """Of ``failed_last_10m``, those after the newest successful login or
+    completed reset: the failures identity still counts towards a lock."""
 
 
 async def account_by_email(
@@ -149,17 +152,24 @@ async def _record(
     if user_id is not None:
         mine.append(events.c.user_id == user_id)
     if not mine:
-        return AccountRecord(state, 0, None, [])
-    failed = await conn.scalar(
-        select(func.count())
-        .select_from(events)
-        .where(
-            or_(*mine),
-            events.c.event_type == EventType.LOGIN_FAILED.value,
-            events.c.occurred_at > now - FAILED_LOGIN_WINDOW,
-            events.c.occurred_at <= now,
+        return AccountRecord(state, 0, None, [], 0)
+    failed_logins = [
+        or_(*mine),
+        events.c.event_type == EventType.LOGIN_FAILED.value,
+        events.c.occurred_at > now - FAILED_LOGIN_WINDOW,
+        events.c.occurred_at <= now,
+    ]
+    count = select(func.count()).select_from(events)
+    failed = int(await conn.scalar(count.where(*failed_logins)) or 0)
+    unsettled = failed
+    settled_at = _settled_at(state)
+    if failed and settled_at is not None:
+        unsettled = int(
+            await conn.scalar(
+                count.where(*failed_logins, events.c.occurred_at > settled_at)
+            )
+            or 0
         )
-    )
     latest = await conn.execute(
         select(events)
         .where(or_(*mine))
@@ -174,4 +184,12 @@ async def _record(
                 events.c.event_id == state.last_attempt_event_id
             )
         )
-    return AccountRecord(state, int(failed or 0), trace_id, recent_events)
+    return AccountRecord(state, failed, trace_id, recent_events, unsettled)
+
+
+def _settled_at(state: AccountState | None) -> datetime | None:
+    """When identity last reset the count of consecutive failures."""
+    if state is None:
+        return None
+    moments = [at for at in (state.last_login_at, state.reset_at) if at is not None]
+    return max(moments, default=None)

@@ -30,9 +30,19 @@ class Diagnosis:
 
 
 def diagnose(
-    state: AccountState | None, address: str, failed_last_10m: int, now: datetime
+    state: AccountState | None,
+    address: str,
+    failed_last_10m: int,
+    now: datetime,
+    *,
+    unsettled: int | None = None,
 ) -> Diagnosis:
-    """Judge an account from its state and its failed logins of the last 10 min."""
+    """Judge an account from its state and its failed logins of the last 10 min.
+
+    ``unsettled``: how many of those came after the newest successful login
+    or completed reset (all of them when not given); only these make an
+    account "failing", since identity's count starts again at a success.
+    """
     if state is None or not state.registered:
         return Diagnosis(
             AccountStatus.NEVER_REGISTERED,
@@ -42,11 +52,14 @@ def diagnose(
         return Diagnosis(AccountStatus.LOCKED, _locked(state, failed_last_10m, now))
     if not state.verified:
         return Diagnosis(AccountStatus.UNVERIFIED, _unverified(state, now))
-    if failed_last_10m > 0:
-        return Diagnosis(AccountStatus.FAILING, _failing(state, failed_last_10m, now))
+    in_a_row = failed_last_10m if unsettled is None else unsettled
+    if in_a_row > 0:
+        return Diagnosis(
+            AccountStatus.FAILING, _failing(state, failed_last_10m, in_a_row, now)
+        )
     if state.recently_reset(now):
         return Diagnosis(AccountStatus.RECENTLY_RESET, _reset(state, now))
-    return Diagnosis(AccountStatus.OK, _all_well(state, now))
+    return Diagnosis(AccountStatus.OK, _all_well(state, failed_last_10m, now))
 
 
 def _never_registered(
@@ -97,10 +110,10 @@ def _unverified(state: AccountState, now: datetime) -> str:
     )
 
 
-def _failing(state: AccountState, failed: int, now: datetime) -> str:
+def _failing(state: AccountState, failed: int, in_a_row: int, now: datetime) -> str:
     reason = (state.last_attempt_reason or "").replace("_", " ")
     latest = f" (latest: {reason})" if reason else ""
-    left = max(LOCK_AFTER_FAILURES - failed, 1)
+    left = max(LOCK_AFTER_FAILURES - in_a_row, 1)
     return (
         f"Not locked, but {_logins(failed)} in the last 10 minutes{latest}, the "
         f"last at {_when(state.last_attempt_at, now)} from "
@@ -123,17 +136,21 @@ def _reset(state: AccountState, now: datetime) -> str:
     )
 
 
-def _all_well(state: AccountState, now: datetime) -> str:
+def _all_well(state: AccountState, failed: int, now: datetime) -> str:
     if state.last_login_at is None:
         return (
             "No problem found: the account is registered and verified, with no "
             "failed logins in the last 10 minutes; it has not logged in yet."
         )
+    before = (
+        f"after {_logins(failed)} in the last 10 minutes"
+        if failed
+        else "with no failed logins in the last 10 minutes"
+    )
     return (
         f"No problem found: the last login succeeded at "
         f"{_when(state.last_login_at, now)} from "
-        f"{_origin(state.last_login_ip, state.last_login_user_agent)}, with no "
-        "failed logins in the last 10 minutes."
+        f"{_origin(state.last_login_ip, state.last_login_user_agent)}, {before}."
     )
 
 
