@@ -157,6 +157,7 @@ async def python_module(
     module: str, spec: Mapping[str, Any], log: Path, within: float = 600
 ) -> Any:
     """Run ``python -m module <spec file>`` and parse the JSON it prints."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     path = log.parent / f"{module}-{uuid.uuid4().hex[:8]}.json"
     path.write_text(json.dumps(spec))
     out = await run_once(

@@ -45,45 +45,52 @@ async def record(pid: int, seconds: float, output: Path, gil: bool = False) -> P
     return output
 
 
-def summarise(folded: Path) -> dict[str, Any]:
+def summarise(folded: Path, threads: bool = True) -> dict[str, Any]:
     """Samples per thread kind, and the functions that own the most samples
-    outside argon2 (self time, and inclusive time of project functions)."""
-    threads: Counter[str] = Counter()
+    on the event-loop thread (or everywhere, ``threads=False``): self time,
+    and inclusive time of project, aiokafka and SQLAlchemy functions."""
+    kinds: Counter[str] = Counter()
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
     for line in folded.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         frames = stack.split(";")
-        thread = frames[0]
-        kind = (
-            "argon2 pool"
-            if "argon2" in thread
-            else (
-                "event loop"
-                if "MainThread" in thread or "0x" not in thread
-                else "other"
-            )
-        )
-        if "argon2" in thread:
-            kind = "argon2 pool"
-        threads[kind] += count
+        kind = "event loop"
+        if threads:
+            kind = _thread_kind(frames[0])
+            frames = frames[1:]
+        kinds[kind] += count
         total += count
-        if kind != "event loop":
+        if kind != "event loop" or not frames:
             continue
         own[_short(frames[-1])] += count
-        for frame in dict.fromkeys(_short(f) for f in frames[1:]):
-            if any(p in frame for p in ("identity/", "shared/", "sqlalchemy/")):
+        for frame in dict.fromkeys(_short(f) for f in frames):
+            if any(p in frame for p in PROJECT_FRAMES):
                 inclusive[frame] += count
     return {
         "samples": total,
-        "threads": dict(threads),
+        "threads": dict(kinds),
         "self": own.most_common(TOP),
         "inclusive": inclusive.most_common(TOP),
     }
+
+
+PROJECT_FRAMES = ("identity/", "audit/", "shared/", "sqlalchemy/", "aiokafka/")
+
+
+def _thread_kind(first: str) -> str:
+    name = first.split(": ", 1)[-1]
+    if "MainThread" in name:
+        return "event loop"
+    if "argon2" in name:
+        return "argon2 pool"
+    if "_connection_worker_thread" in name:
+        return "aiosqlite connection threads"
+    return "other threads"
 
 
 def _short(frame: str) -> str:
@@ -131,3 +138,45 @@ def _lines(label: str, summary: dict[str, Any], result: Any) -> list[str]:
         + "; ".join(f"{f} {100 * n / loop:.0f}%" for f, n in summary["inclusive"][:10]),
     ]
     return lines
+
+
+async def profile_command(
+    lab: Lab, argv: list[str], env: dict[str, str], label: str
+) -> list[str]:
+    """Run ``argv`` under py-spy from start to end; the report's lines."""
+    ensure_peer_environment()
+    output = lab.work_dir / "profiles" / f"{label}.folded"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        str(py_spy()),
+        "record",
+        "--rate",
+        str(RATE),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        "--",
+        *argv,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await process.wait()
+    if not output.exists():
+        return [f"profile ({label}): py-spy produced no output"]
+    kept = Path(__file__).parent / "profiles"
+    kept.mkdir(exist_ok=True)
+    (kept / f"{label}.folded").write_text(output.read_text())
+    summary = summarise(output, threads=False)
+    total = max(1, summary["samples"])
+    return [
+        f"Profile ({label}, py-spy {RATE} Hz over the whole command; folded "
+        f"stacks in bench/profiles/{label}.folded), functions holding the most "
+        "samples (self): "
+        + "; ".join(f"{f} {100 * n / total:.0f}%" for f, n in summary["self"][:10]),
+        "Inclusive share of project, aiokafka and SQLAlchemy frames: "
+        + "; ".join(
+            f"{f} {100 * n / total:.0f}%" for f, n in summary["inclusive"][:12]
+        ),
+    ]

@@ -64,7 +64,7 @@ def options_from(args: argparse.Namespace, dsn: str | None) -> Options:
     return Options(
         quick=quick,
         runs=args.runs or (1 if quick else 3),
-        duration=args.duration or (2.0 if quick else 8.0),
+        duration=args.duration or (1.5 if quick else 8.0),
         warmup=0.5 if quick else 2.0,
         profile=not args.no_profile and not quick,
         only=frozenset(n for n in args.only.split(",") if n),

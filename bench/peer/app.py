@@ -16,7 +16,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -86,7 +86,7 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 
 async def get_user_db(
-    session: AsyncSession = Depends(get_session),
+    session: Annotated[AsyncSession, Depends(get_session)],
 ) -> AsyncIterator[SQLAlchemyUserDatabase[User, uuid.UUID]]:
     yield SQLAlchemyUserDatabase(session, User)
 
@@ -97,7 +97,7 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
 
 
 async def get_user_manager(
-    user_db: SQLAlchemyUserDatabase[User, uuid.UUID] = Depends(get_user_db),
+    user_db: Annotated[SQLAlchemyUserDatabase[User, uuid.UUID], Depends(get_user_db)],
 ) -> AsyncIterator[UserManager]:
     yield UserManager(user_db, password_helper)
 
