@@ -3,7 +3,8 @@
 FastAPI, SQLAlchemy, aiokafka and logging come from the OpenTelemetry
 instrumentation libraries; this module adds what they leave out: request and
 response sizes and the user id on server spans, operation, table and row count
-on database spans. Health probes produce no spans.
+on database spans. Health probes produce no spans: neither the server span
+nor the spans of the database and broker checks behind ``/readyz``.
 """
 
 import re
@@ -11,15 +12,18 @@ import weakref
 from typing import Any
 
 from fastapi import FastAPI
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.logging import LoggingInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.metrics import NoOpMeter
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.http.health import HEALTH_PATHS
 from shared.telemetry import HEALTH_URLS
 
 _STATEMENT = re.compile(
@@ -32,14 +36,11 @@ _STATEMENT = re.compile(
 
 _instrumented_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _sql_tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
-_sql_connections_usage = metrics.get_meter(
+# The instrumentation's own pool counter (db.client.connections.usage) would
+# repeat, under an outdated name, what shared.pool_metrics reports.
+_sql_connections_usage = NoOpMeter(
     "opentelemetry.instrumentation.sqlalchemy"
-).create_up_down_counter(
-    "db.client.connections.usage",
-    unit="connections",
-    description="Connections of the pool by state, as the SQLAlchemy "
-    "instrumentation reports them",
-)
+).create_up_down_counter("db.client.connections.usage")
 
 
 def set_authenticated_user(user_id: str) -> None:
@@ -78,11 +79,27 @@ class BodySizeMiddleware:
                 span.set_attribute("http.response.body.size", sizes["response"])
 
 
+class SilentHealthProbes:
+    """No instrumentation inside a health probe: its database ping and broker
+    check would otherwise start a trace of their own every few seconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in HEALTH_PATHS:
+            with suppress_instrumentation():
+                await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def instrument_app(app: FastAPI) -> None:
     """Server spans and HTTP metrics for every route but the health probes."""
     if getattr(app.state, "otel_instrumented", False):
         return
     app.add_middleware(BodySizeMiddleware)
+    app.add_middleware(SilentHealthProbes)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=HEALTH_URLS, exclude_spans=["receive", "send"]
     )
@@ -128,10 +145,19 @@ _process_instrumented: set[str] = set()
 
 
 def instrument_process() -> None:
-    """aiokafka and logging instrumentation, once per process."""
+    """aiokafka and logging instrumentation, once per process.
+
+    The logging instrumentation only puts the trace and span ids on every
+    record (``otelTraceID``, ``otelSpanID``); the bridge into the log pipeline
+    is :func:`shared.telemetry.setup_telemetry`'s, so no record goes twice.
+    """
     if "kafka" not in _process_instrumented:
         AIOKafkaInstrumentor().instrument()
         _process_instrumented.add("kafka")
     if "logging" not in _process_instrumented:
-        LoggingInstrumentor().instrument(set_logging_format=False)
+        LoggingInstrumentor().instrument(
+            set_logging_format=False,
+            inject_trace_context=True,
+            enable_log_auto_instrumentation=False,
+        )
         _process_instrumented.add("logging")
