@@ -98,15 +98,33 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            batch = await self._consumer.getmany(
-                timeout_ms=500, max_records=self._batch_size
-            )
+            batch = await self._fetch()
             # What getmany returns belongs to the assignment as it is now.
             generation = self._generation
             for tp, records in batch.items():
                 async with self._lock:
                     await self._handle_partition(tp, records, generation)
                     await self._commit([tp])
+
+    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        batch: dict[
+            TopicPartition, list[ConsumerRecord]
+        ] = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+        if self._batch_handler is None:
+            return batch
+        # A batch handler pays one transaction per partition batch: top the
+        # batch up with what the consumer has already buffered, without waiting.
+        total = sum(map(len, batch.values()))
+        while batch and total < self._batch_size:
+            more = await self._consumer.getmany(
+                timeout_ms=0, max_records=self._batch_size - total
+            )
+            if not more:
+                break
+            for tp, records in more.items():
+                batch.setdefault(tp, []).extend(records)
+                total += len(records)
+        return batch
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # Before taking the lock: the batch in hand stops after the record in
