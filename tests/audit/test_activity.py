@@ -17,6 +17,7 @@ LENA = Account("lena@example.com", ip="203.0.113.7", user_agent=MOBILE_SAFARI)
 UMA = Account("uma@example.com")
 UNA = Account("una@example.com")
 NOBODY = Account("nobody@example.com")
+PROBED = Account("probed@example.com")
 RITA = Account("rita@example.com")
 OLGA = Account("olga@example.com")
 FRED = Account("fred@example.com")
@@ -48,6 +49,14 @@ async def support(module_store: Store) -> AsyncIterator[httpx.AsyncClient]:
             # Never registered: identity answers as for any wrong password.
             NOBODY.login_failed(at("12:55"), reason="unknown_email", registered=False),
             NOBODY.login_failed(at("12:57"), reason="unknown_email", registered=False),
+            # Never registered, and locked like a real address would be.
+            *(
+                PROBED.login_failed(
+                    at(f"12:5{i}"), reason="unknown_email", registered=False
+                )
+                for i in range(5)
+            ),
+            PROBED.locked(at("12:55"), registered=False),
             # Recently reset: locked, reset the password, logged in again.
             RITA.registered(at("12:00")),
             RITA.verified(at("12:01")),
@@ -161,6 +170,20 @@ async def test_an_address_that_never_registered_but_tried_to_log_in(
     )
     assert body["registered"] is False
     assert body["user_id"] is None
+
+
+async def test_an_unknown_address_locked_like_a_real_one(
+    support: httpx.AsyncClient,
+) -> None:
+    body = await activity(support, "probed@example.com")
+
+    assert body["status"] == "never_registered"
+    assert body["diagnosis"] == (
+        "No account is registered for probed@example.com; 5 failed logins in a row "
+        "from 198.51.100.7 (Chrome on Windows) locked the address until 13:25 UTC, "
+        "exactly as for a real account."
+    )
+    assert body["locked"] is True
 
 
 async def test_an_address_never_seen(support: httpx.AsyncClient) -> None:

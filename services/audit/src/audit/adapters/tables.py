@@ -1,7 +1,6 @@
 """The audit store: plain SQL tables analysts can query (docs/audit.md)."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -151,8 +150,3 @@ Index("ix_audit_alerts_state", alerts.c.state, alerts.c.started_at)
 Index("ix_audit_alerts_rule", alerts.c.rule, alerts.c.subject)
 
 PROJECTION_TABLES: tuple[Table, ...] = (events, minute_counts, accounts)
-
-
-def row_values(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the keys that are columns of ``table``."""
-    return {k: v for k, v in values.items() if k in table.c}

@@ -70,7 +70,7 @@ def _never_registered(
         return f"{opening}, and no attempt with this address has been seen."
     if state.locked(now) and state.locked_until is not None:
         return (
-            f"{opening}; {_logins(failed)} in the last 10 minutes from "
+            f"{opening}; {_lock_cause(state, failed)} from "
             f"{_origin(state.lock_ip, state.lock_user_agent)} locked the address "
             f"until {_when(state.locked_until, now)}, exactly as for a real account."
         )
@@ -84,18 +84,22 @@ def _never_registered(
 
 
 def _locked(state: AccountState, failed: int, now: datetime) -> str:
-    at_lock = state.lock_failed_attempts or LOCK_AFTER_FAILURES
-    cause = (
-        f"{_logins(failed)} in 10 minutes"
-        if failed >= at_lock
-        else f"{_logins(at_lock)} in a row"
-    )
     assert state.locked_at is not None and state.locked_until is not None
     return (
-        f"Locked since {_when(state.locked_at, now)} after {cause} from "
+        f"Locked since {_when(state.locked_at, now)} after "
+        f"{_lock_cause(state, failed)} from "
         f"{_origin(state.lock_ip, state.lock_user_agent)}; unlocks at "
         f"{_when(state.locked_until, now)} or after a password reset."
     )
+
+
+def _lock_cause(state: AccountState, failed: int) -> str:
+    """The failures behind a lock: those of the last 10 minutes when they
+    include the run that locked it, else that run."""
+    at_lock = state.lock_failed_attempts or LOCK_AFTER_FAILURES
+    if failed >= at_lock:
+        return f"{_logins(failed)} in 10 minutes"
+    return f"{_logins(at_lock)} in a row"
 
 
 def _unverified(state: AccountState, now: datetime) -> str:
