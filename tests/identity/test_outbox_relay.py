@@ -108,13 +108,15 @@ async def test_the_publish_span_continues_the_requests_trace(
     assert len(publish) == 1
     assert publish[0].name == f"{kafka_settings.auth_events_topic} publish"
     assert f"{publish[0].context.span_id:016x}" == traceparent.split("-")[2]
-    request_span = next(
-        s
+    in_trace = {
+        s.name: s
         for s in telemetry.finished_spans()
-        if s.name == "auth.password_forgot" and s.context.trace_id == int(trace_id, 16)
-    )
-    assert publish[0].parent is not None
-    assert publish[0].parent.span_id == request_span.context.span_id
+        if s.context.trace_id == int(trace_id, 16)
+    }
+    append = in_trace["auth.event_store.append"]
+    assert publish[0].parent is not None and append.parent is not None
+    assert publish[0].parent.span_id == append.context.span_id
+    assert append.parent.span_id == in_trace["auth.password_forgot"].context.span_id
 
 
 @pytest.fixture

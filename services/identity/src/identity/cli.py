@@ -11,6 +11,11 @@ import typer
 from identity import __version__
 from identity.settings import IdentitySettings
 from shared import database
+from shared.instrumentation import (
+    instrument_app,
+    instrument_engine,
+    instrument_process,
+)
 from shared.serving import serve as serve_app
 from shared.telemetry import setup_telemetry
 
@@ -34,8 +39,12 @@ def serve() -> None:
 
     settings = IdentitySettings()
     telemetry = setup_telemetry("identity", __version__)
+    instrument_process()
     try:
-        serve_app(create_app(settings), settings.host, settings.port)
+        app = create_app(settings)
+        instrument_app(app)
+        instrument_engine(app.state.engine)
+        serve_app(app, settings.host, settings.port)
     finally:
         telemetry.shutdown()
 
@@ -45,6 +54,7 @@ def relay() -> None:
     """Run the outbox relay alone until SIGINT or SIGTERM."""
     settings = IdentitySettings()
     telemetry = setup_telemetry("identity-relay", __version__)
+    instrument_process()
     try:
         asyncio.run(_relay(settings))
     finally:
@@ -68,6 +78,7 @@ async def _relay(settings: IdentitySettings) -> None:
     from identity.app import relay_options
 
     engine = database.create_engine(settings.database_url, pool_name="identity-relay")
+    instrument_engine(engine)
     task = asyncio.create_task(
         OutboxRelay(engine, settings, relay_options(settings)).run()
     )

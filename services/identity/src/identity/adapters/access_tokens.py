@@ -8,6 +8,7 @@ verification until the last token it signed has expired.
 import base64
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from opentelemetry import trace
 
 from identity.application.errors import InvalidAccessToken
 from identity.application.ports import AccessClaims, AccessToken
 from identity.domain.errors import IdentityError
+from identity.instruments import token_issue_duration
 from shared.secret_files import load_or_create
+
+tracer = trace.get_tracer(__name__)
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "gen")
@@ -111,6 +116,16 @@ class AccessTokens:
         self.ttl = ttl
 
     def issue(
+        self, user_id: UUID, token_id: str, generation: int, now: datetime
+    ) -> AccessToken:
+        with tracer.start_as_current_span("auth.token_issue"):
+            started = time.perf_counter()
+            try:
+                return self._issue(user_id, token_id, generation, now)
+            finally:
+                token_issue_duration.record(time.perf_counter() - started)
+
+    def _issue(
         self, user_id: UUID, token_id: str, generation: int, now: datetime
     ) -> AccessToken:
         issued_at = now.replace(microsecond=0)

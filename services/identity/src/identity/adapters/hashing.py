@@ -9,16 +9,20 @@ answer takes does not tell whether the address exists or is locked.
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from opentelemetry import trace
 from passlib.context import CryptContext
 
 from identity.application.ports import Verification
+from identity.instruments import password_hash_duration
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
 
@@ -53,17 +57,17 @@ class PasswordHasher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def hash(self, password: str) -> str:
-        return await self._run(self._context.hash, password)
+        return await self._measured("hash", self._context.hash, password)
 
     async def verify(self, password: str, stored_hash: str) -> Verification:
-        return await self._run(self._verify, password, stored_hash)
+        return await self._measured("verify", self._verify, password, stored_hash)
 
     async def spend_verification(self, password: str) -> None:
         """The work of one verification, for an answer that has no hash to check."""
         if self._dummy_hash is None:
             await self.start()
         assert self._dummy_hash is not None
-        await self._run(self._verify, password, self._dummy_hash)
+        await self._measured("verify", self._verify, password, self._dummy_hash)
 
     def _verify(self, password: str, stored_hash: str) -> Verification:
         try:
@@ -72,6 +76,20 @@ class PasswordHasher:
             logger.error("auth.password_hash_unreadable")
             return Verification(False)
         return Verification(bool(matches), new_hash if matches else None)
+
+    async def _measured(
+        self, operation: str, function: Callable[..., T], *args: str
+    ) -> T:
+        # A refusal's dummy verification is named like a real one: the trace
+        # tells no more than the answer does.
+        with tracer.start_as_current_span(
+            "auth.password_hash", attributes={"auth.password.operation": operation}
+        ):
+            started = time.perf_counter()
+            try:
+                return await self._run(function, *args)
+            finally:
+                password_hash_duration.record(time.perf_counter() - started)
 
     async def _run(self, function: Callable[..., T], *args: str) -> T:
         loop = asyncio.get_running_loop()

@@ -1,4 +1,5 @@
-"""Recording events: append, tell the relay, and log each as an auth event."""
+"""Recording events: append, tell the relay, and count and log each as an
+auth event."""
 
 import asyncio
 import logging
@@ -7,15 +8,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from opentelemetry import trace
+
 from identity.application.context import RequestContext
 from identity.application.errors import Busy
 from identity.application.ports import EventStore
 from identity.application.streams import StreamRef
 from identity.domain.errors import ConcurrencyConflict
 from identity.domain.events import DomainEvent
+from identity.instruments import auth_events
 from shared.events import EventEnvelope, EventType
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 T = TypeVar("T")
 
@@ -39,13 +44,29 @@ class Recorder:
         context: RequestContext,
         sealed: Mapping[str, str] | None = None,
     ) -> list[EventEnvelope]:
-        envelopes = await self._store.append(
-            stream, events, now=now, context=context, sealed=sealed or {}
-        )
+        # The outbox rows keep this span's context: the relay publishes each
+        # event as a child of the append that stored it.
+        with tracer.start_as_current_span(
+            "auth.event_store.append", attributes={"auth.events.count": len(events)}
+        ):
+            envelopes = await self._store.append(
+                stream, events, now=now, context=context, sealed=sealed or {}
+            )
         self._on_recorded()
         for envelope in envelopes:
+            count_auth_event(envelope)
             log_auth_event(envelope)
         return envelopes
+
+
+def count_auth_event(envelope: EventEnvelope) -> None:
+    attributes = {
+        "event_type": envelope.event_type.value,
+        "outcome": "success" if envelope.success else "failure",
+    }
+    if envelope.reason is not None:
+        attributes["reason"] = str(envelope.reason)
+    auth_events.add(1, attributes)
 
 
 def log_auth_event(envelope: EventEnvelope) -> None:

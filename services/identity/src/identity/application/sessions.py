@@ -1,6 +1,7 @@
 """Logging in and out, and recognising the bearer of an access token."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import uuid4
@@ -25,6 +26,7 @@ from identity.domain.emails import EmailAddress
 from identity.domain.events import LoginFailed
 from identity.domain.lockout import LoginDecision, LoginOutcome
 from identity.domain.user import User
+from identity.instruments import login_duration
 from shared.events import FailureReason
 
 logger = logging.getLogger(__name__)
@@ -51,22 +53,35 @@ class Sessions:
         Every path spends one password verification: against the stored hash
         when there is an unlocked account, against a dummy hash otherwise.
         """
-        with tracer.start_as_current_span("auth.login") as span:
-            email = parse_email(raw_email)
-            attempt = _LoginAttempt(self._deps, email, password, context)
-            decision, user, now = await until_appended(attempt.run)
-            span.set_attribute("auth.outcome", decision.outcome.value)
-            match decision.outcome:
-                case LoginOutcome.SUCCEEDED:
-                    assert user is not None
-                    return self._deps.tokens.issue(
-                        user.user_id, attempt.token_id, user.token_generation, now
-                    )
-                case LoginOutcome.LOCKED:
-                    raise AccountIsLocked(decision.retry_after(now))
-                case LoginOutcome.EMAIL_NOT_VERIFIED:
-                    raise EmailNotVerified()
-            raise InvalidCredentials()
+        try:
+            with tracer.start_as_current_span("auth.login") as span:
+                return await self._log_in(raw_email, password, context, span)
+        finally:
+            login_duration.record(time.perf_counter() - context.started)
+
+    async def _log_in(
+        self,
+        raw_email: str,
+        password: str,
+        context: RequestContext,
+        span: trace.Span,
+    ) -> AccessToken:
+        email = parse_email(raw_email)
+        attempt = _LoginAttempt(self._deps, email, password, context)
+        decision, user, now = await until_appended(attempt.run)
+        span.set_attribute("auth.outcome", decision.outcome.value)
+        match decision.outcome:
+            case LoginOutcome.SUCCEEDED:
+                assert user is not None
+                span.set_attribute("user.id", str(user.user_id))
+                return self._deps.tokens.issue(
+                    user.user_id, attempt.token_id, user.token_generation, now
+                )
+            case LoginOutcome.LOCKED:
+                raise AccountIsLocked(decision.retry_after(now))
+            case LoginOutcome.EMAIL_NOT_VERIFIED:
+                raise EmailNotVerified()
+        raise InvalidCredentials()
 
     async def record_rate_limited(
         self, raw_email: str | None, context: RequestContext

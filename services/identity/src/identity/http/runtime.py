@@ -14,6 +14,7 @@ from identity.application.registration import Registration
 from identity.application.sessions import Session, Sessions
 from identity.http.client_address import ClientAddress
 from identity.http.rate_limit import RateLimiter
+from shared.instrumentation import set_authenticated_user
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ async def current_session(
 ) -> Session:
     if token is None:
         raise InvalidAccessToken("no bearer token")
-    return await rt.sessions.authenticate(token)
+    session = await rt.sessions.authenticate(token)
+    set_authenticated_user(str(session.claims.user_id))
+    return session
 
 
 SessionDep = Annotated[Session, Depends(current_session)]
