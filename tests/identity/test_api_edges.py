@@ -3,6 +3,7 @@
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from identity.adapters.tables import outbox
 from identity.http.rate_limit import RateLimited, RateLimiter
 from identity.settings import IdentitySettings
 from shared.events import EventType, FailureReason
-from tests.identity.conftest import Identity, problem_code, running
+from tests.identity.conftest import Identity, problem_code, running, settings_for
 
 POSTS = [
     "/v1/users",
@@ -229,3 +230,17 @@ def test_a_flood_of_refusals_is_recorded_once_a_second() -> None:
     limiter.take("b")  # another client has its own budget
 
     assert refusals == [True, False, False, False, True]
+
+
+async def test_an_unreachable_database_is_a_503_problem(tmp_path: Path) -> None:
+    settings = settings_for("postgresql+asyncpg://postgres@127.0.0.1:9/none", tmp_path)
+    async with running(settings) as service:
+        answer = await service.http.post(
+            "/v1/password/forgot", json={"email": "ada@example.com"}
+        )
+        ready = await service.http.get("/readyz")
+
+    assert answer.status_code == 503
+    assert problem_code(answer) == "service_unavailable"
+    assert answer.headers["Retry-After"] == "5"
+    assert "database" in ready.json()["failing"]

@@ -185,3 +185,19 @@ async def test_events_record_the_user_agent_and_how_long_the_request_took(
     assert failed.duration_ms is not None and failed.duration_ms > 0
     assert failed.user_id is None and failed.stream_version is None
     UUID(str(failed.event_id))
+
+
+async def test_a_malformed_form_login_names_the_form_fields(identity: Identity) -> None:
+    answer = await identity.http.post("/v1/auth/token", data={"password": PASSWORD})
+    wrong_grant = await identity.http.post(
+        "/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "username": "a@b.co",
+            "password": "x",
+        },
+    )
+
+    assert answer.status_code == wrong_grant.status_code == 422
+    assert [e["loc"] for e in answer.json()["errors"]] == [["body", "username"]]
+    assert [e["loc"] for e in wrong_grant.json()["errors"]] == [["body", "grant_type"]]

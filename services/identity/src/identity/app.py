@@ -15,6 +15,7 @@ from identity.adapters.directory import Directory
 from identity.adapters.event_store import EventStore
 from identity.adapters.hashing import Argon2Parameters, PasswordHasher
 from identity.adapters.outbox_relay import OutboxRelay, RelayOptions
+from identity.adapters.write_gate import WriteGate
 from identity.application.dependencies import Dependencies, Lifetimes, utc_now
 from identity.application.passwords import Passwords
 from identity.application.recording import Recorder
@@ -81,11 +82,14 @@ def create_app(
             ),
             settings.hashing_pool_size,
         )
-        relay = OutboxRelay(engine, settings, relay_options(settings))
+        gate = WriteGate(engine)
+        relay = OutboxRelay(engine, settings, relay_options(settings), gate=gate)
         relay_task = None
         try:
             await hasher.start()
-            app.state.runtime = await _runtime(settings, engine, hasher, relay, clock)
+            app.state.runtime = await _runtime(
+                settings, EventStore(engine, gate), engine, hasher, relay, clock
+            )
             app.state.relay = relay
             if settings.relay_enabled:
                 relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
@@ -102,6 +106,7 @@ def create_app(
         title="authtrail identity",
         version=__version__,
         description=DESCRIPTION,
+        servers=[{"url": settings.public_url}],
         lifespan=lifespan,
     )
     app.state.engine = engine
@@ -124,6 +129,7 @@ def create_app(
 
 async def _runtime(
     settings: IdentitySettings,
+    store: EventStore,
     engine: AsyncEngine,
     hasher: PasswordHasher,
     relay: OutboxRelay,
@@ -131,7 +137,6 @@ async def _runtime(
 ) -> Runtime:
     keys = await asyncio.to_thread(load_key_ring, settings)
     sealer = await asyncio.to_thread(sealer_from_settings, settings)
-    store = EventStore(engine)
     deps = Dependencies(
         store=store,
         directory=Directory(engine),

@@ -5,6 +5,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.adapters.storage_errors import storage_call
 from identity.adapters.tables import revoked_tokens, single_use_tokens, users
 from identity.application.ports import Holder, Profile
 from identity.domain.events import TokenKind
@@ -14,6 +15,7 @@ class Directory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @storage_call
     async def user_holding(self, canonical_email: str) -> Holder | None:
         async with self._engine.connect() as conn:
             row = (
@@ -25,6 +27,7 @@ class Directory:
             ).first()
         return Holder(UUID(row.user_id), row.email) if row else None
 
+    @storage_call
     async def token_holder(self, token_hash: str, kind: TokenKind) -> UUID | None:
         async with self._engine.connect() as conn:
             found = await conn.scalar(
@@ -35,6 +38,7 @@ class Directory:
             )
         return UUID(found) if found else None
 
+    @storage_call
     async def session(self, user_id: UUID, token_id: str) -> Profile | None:
         """The profile behind an access token, or ``None`` if it was revoked."""
         async with self._engine.connect() as conn:

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from identity.adapters.envelopes import SealedTokens, to_envelope
 from identity.adapters.event_codec import decode_event, encode_event, event_name
 from identity.adapters.projections import clear_read_models, project
+from identity.adapters.storage_errors import storage_call
 from identity.adapters.tables import events, outbox
+from identity.adapters.write_gate import WriteGate
 from identity.application.context import RequestContext
 from identity.application.streams import StreamRef
 from identity.domain.errors import ConcurrencyConflict
@@ -30,9 +32,11 @@ REBUILD_PAGE = 1000
 
 
 class EventStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, gate: WriteGate | None = None) -> None:
         self._engine = engine
+        self._gate = gate or WriteGate(engine)
 
+    @storage_call
     async def load(self, stream_id: str) -> list[Recorded]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(
@@ -54,6 +58,7 @@ class EventStore:
                 for row in rows
             ]
 
+    @storage_call
     async def append(
         self,
         stream: StreamRef,
@@ -71,7 +76,7 @@ class EventStore:
         carrier = current_trace_carrier()
         envelopes: list[EventEnvelope] = []
         try:
-            async with self._engine.begin() as conn:
+            async with self._gate.writing(), self._engine.begin() as conn:
                 for offset, event in enumerate(new_events, start=1):
                     version = None
                     if stream.stream_id is not None:
@@ -138,7 +143,7 @@ class EventStore:
         Answers the number of events replayed.
         """
         count, last_seq = 0, 0
-        async with self._engine.begin() as conn:
+        async with self._gate.writing(), self._engine.begin() as conn:
             await clear_read_models(conn)
             while True:
                 rows = (

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.adapters.relay_lease import RelayLease
 from identity.adapters.tables import outbox
+from identity.adapters.write_gate import WriteGate
 from shared.messaging import context_from_headers, create_producer, ensure_topics
 from shared.settings import KafkaSettings
 
@@ -82,15 +83,20 @@ class OutboxRelay:
         *,
         producer_factory: ProducerFactory | None = None,
         holder: str | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self._engine = engine
+        self._gate = gate or WriteGate(engine)
         self._kafka = kafka
         self._topic = kafka.auth_events_topic
         self._options = options
         self._producer_factory = producer_factory or self._default_producer
         self._producer: AIOKafkaProducer | None = None
         self._lease = RelayLease(
-            engine, holder or f"relay-{uuid.uuid4().hex[:12]}", options.lease
+            self._gate,
+            engine,
+            holder or f"relay-{uuid.uuid4().hex[:12]}",
+            options.lease,
         )
         self._wakeup = asyncio.Event()
         self._last_prune: datetime | None = None
@@ -265,7 +271,7 @@ class OutboxRelay:
         if not seqs:
             return
         now = datetime.now(UTC)
-        async with self._engine.begin() as conn:
+        async with self._gate.writing(), self._engine.begin() as conn:
             for start in range(0, len(seqs), 500):
                 chunk = seqs[start : start + 500]
                 await conn.execute(
@@ -280,7 +286,7 @@ class OutboxRelay:
         if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = now
-        async with self._engine.begin() as conn:
+        async with self._gate.writing(), self._engine.begin() as conn:
             await conn.execute(
                 delete(outbox).where(
                     outbox.c.published_at < now - self._options.retention

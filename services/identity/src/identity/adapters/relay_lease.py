@@ -11,6 +11,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.adapters.tables import RELAY_LEASE, outbox_lease
+from identity.adapters.write_gate import WriteGate
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,10 @@ logger = logging.getLogger(__name__)
 class RelayLease:
     """The right to publish, held by one relay at a time for a while."""
 
-    def __init__(self, engine: AsyncEngine, holder: str, duration: timedelta) -> None:
+    def __init__(
+        self, gate: WriteGate, engine: AsyncEngine, holder: str, duration: timedelta
+    ) -> None:
+        self._gate = gate
         self._engine = engine
         self.holder = holder
         self._duration = duration
@@ -27,7 +31,7 @@ class RelayLease:
     async def acquire(self) -> bool:
         """Take or renew the lease; False while another relay holds it."""
         now = datetime.now(UTC)
-        async with self._engine.begin() as conn:
+        async with self._gate.writing(), self._engine.begin() as conn:
             result = await conn.execute(
                 update(outbox_lease)
                 .where(
@@ -52,7 +56,7 @@ class RelayLease:
     async def release(self) -> None:
         if not self._held:
             return
-        async with self._engine.begin() as conn:
+        async with self._gate.writing(), self._engine.begin() as conn:
             await conn.execute(
                 update(outbox_lease)
                 .where(

@@ -11,6 +11,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from starlette.requests import Request
 
 MAX_HOPS = 32
+MAX_ADDRESS_CHARS = 64
 
 
 class ClientAddress:
@@ -18,7 +19,7 @@ class ClientAddress:
         self._trusted = list(trusted_proxies)
 
     def of(self, request: Request) -> str | None:
-        peer = request.client.host if request.client else None
+        peer = request.client.host[:MAX_ADDRESS_CHARS] if request.client else None
         if peer is None or not self._is_trusted(_parse(peer)):
             return peer
         hops = [

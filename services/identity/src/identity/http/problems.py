@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from identity.adapters.storage_errors import StorageUnavailable
 from identity.application.errors import (
     AccountIsLocked,
     Busy,
@@ -55,6 +56,11 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     ),
     "rate_limited": (429, "Too many requests", "Slow down and retry later."),
     "busy": (503, "Busy", "Too many concurrent changes to this account; retry."),
+    "service_unavailable": (
+        503,
+        "Service unavailable",
+        "A dependency of the service is not reachable; retry later.",
+    ),
 }
 
 
@@ -85,6 +91,9 @@ def to_problem(exc: IdentityError) -> Problem:
             return problem("invalid_or_expired_token")
         case Busy():
             return problem("busy", headers={"Retry-After": "1"})
+        case StorageUnavailable():
+            logger.warning("http.database_unavailable", extra={"error": str(exc)})
+            return problem("service_unavailable", headers={"Retry-After": "5"})
     logger.error("http.identity_error", exc_info=exc)
     return Problem(
         500,
@@ -128,7 +137,7 @@ def documented(*codes: str) -> dict[int | str, dict[str, Any]]:
             "summary": title,
             "value": example,
         }
-        if code in {"account_locked", "rate_limited", "busy"}:
+        if code in {"account_locked", "rate_limited", "busy", "service_unavailable"}:
             entry["headers"] = {
                 "Retry-After": {
                     "description": "seconds to wait",

@@ -60,7 +60,7 @@ _FORM_SCHEMA = {
     ),
 )
 async def token(request: Request, rt: RuntimeDep, context: ContextDep) -> TokenIssued:
-    fields = await _login_fields(request)
+    fields, from_form = await _login_fields(request)
     try:
         rt.limiter.take(context.ip)
     except RateLimited as refused:
@@ -73,9 +73,13 @@ async def token(request: Request, rt: RuntimeDep, context: ContextDep) -> TokenI
     try:
         credentials = Credentials.model_validate(fields)
     except ValidationError as exc:
-        raise RequestValidationError(
-            exc.errors(include_url=False, include_context=False)
-        ) from exc
+        errors = exc.errors(include_url=False, include_context=False)
+        for error in errors:  # located as FastAPI does, named as the client did
+            names = (
+                "username" if p == "email" and from_form else p for p in error["loc"]
+            )
+            error["loc"] = ("body", *names)
+        raise RequestValidationError(errors) from exc
     issued = await rt.sessions.log_in(credentials.email, credentials.password, context)
     return TokenIssued(
         access_token=issued.token, expires_in=rt.access_token_ttl_seconds
@@ -93,7 +97,8 @@ async def logout(session: SessionDep, rt: RuntimeDep, context: ContextDep) -> Re
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _login_fields(request: Request) -> dict[str, Any]:
+async def _login_fields(request: Request) -> tuple[dict[str, Any], bool]:
+    """The submitted fields, and whether they came as the OAuth2 form."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type in FORM_TYPES:
         form = await request.form(max_files=0, max_fields=16)
@@ -108,7 +113,7 @@ async def _login_fields(request: Request) -> dict[str, Any]:
                     }
                 ]
             )
-        return {"email": form.get("username"), "password": form.get("password")}
+        return {"email": form.get("username"), "password": form.get("password")}, True
     if media_type not in ("application/json", ""):
         raise Problem(
             415,
@@ -132,4 +137,4 @@ async def _login_fields(request: Request) -> dict[str, Any]:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "expected a JSON object", "type": "dict_type"}]
         )
-    return body
+    return body, False
