@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.adapters.alert_store import open_alerts, save_step
 from audit.adapters.metric_queries import measure
-from audit.domain.alerts import AlertPolicy, Step, alert_document, observe, step
+from audit.domain.alerts import (
+    SEVERITY,
+    AlertPolicy,
+    Step,
+    alert_document,
+    observe,
+    step,
+)
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -48,6 +55,13 @@ class AlertEvaluator:
         self._engine = engine
         self._policy = policy
         self._sinks = list(sinks)
+        # Every rule's series exists from the start: an alert on its rate
+        # needs a zero before the first transition.
+        for rule, severity in SEVERITY.items():
+            for state in _LOG_EVENTS:
+                _alerts.add(
+                    0, {"rule": rule.value, "severity": severity.value, "state": state}
+                )
 
     async def evaluate(self, now: datetime) -> Step:
         """Evaluate the rules as of ``now``; announce what fired or resolved."""

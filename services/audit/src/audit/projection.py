@@ -1,10 +1,11 @@
 """Use case: project consumed events into the audit store, one transaction a batch."""
 
 import logging
+import time
 from collections.abc import Sequence
 
 from aiokafka.structs import ConsumerRecord
-from opentelemetry import metrics
+from opentelemetry import context, metrics, trace
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,10 +13,11 @@ from audit.adapters.projection_store import save_batch
 from audit.domain.audit_event import AuditEvent
 from audit.domain.trace_context import parse_traceparent
 from shared.events import decode_envelope
-from shared.messaging import header_value
+from shared.messaging import context_from_headers, header_value
 from shared.messaging.consumer import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 _meter = metrics.get_meter("audit.projection")
 _projected = _meter.create_counter(
     "audit.events.projected",
@@ -50,6 +52,9 @@ class Projection:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Zero from the start, so that a rate over the counters never lacks a series.
+        _projected.add(0)
+        _duplicates.add(0)
 
     async def project(self, batch: Sequence[AuditEvent]) -> int:
         try:
@@ -63,5 +68,39 @@ class Projection:
         return fresh
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        """The consumer's handler, for one record or a whole partition batch."""
-        await self.project([audit_event(record) for record in records])
+        """The consumer's handler, for one record or a whole partition batch.
+
+        The batch's transaction is one ``audit.store`` span; each event also
+        gets an ``audit.project`` span in its own trace, linked to it, so that
+        the trace of a request reaches the audit store even when its event was
+        written in a batch that belongs to no single trace.
+        """
+        batch = [audit_event(record) for record in records]
+        started = time.time_ns()
+        with tracer.start_as_current_span(
+            "audit.store", attributes={"messaging.batch.message_count": len(batch)}
+        ) as store:
+            await self.project(batch)
+        ended = time.time_ns()
+        for record, event in zip(records, batch, strict=True):
+            tracer.start_span(
+                "audit.project",
+                context=_trace_of(record),
+                links=[trace.Link(store.get_span_context())],
+                attributes={
+                    "messaging.message.id": str(event.event_id),
+                    "auth.event_type": event.event_type,
+                },
+                start_time=started,
+            ).end(end_time=ended)
+
+
+def _trace_of(record: ConsumerRecord) -> context.Context:
+    """The current context when it is the record's trace (the record was
+    handled alone, under its own process span), else its header context."""
+    carried = context_from_headers(record.headers)
+    own = trace.get_current_span(carried).get_span_context()
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid and current.trace_id == own.trace_id:
+        return context.get_current()
+    return carried
