@@ -39,6 +39,10 @@ async def audit(
         url,
         AUDIT_DASHBOARD_REFRESH_S=1,
         JAEGER_UI_URL=JAEGER,
+        # One lockout fires the lockout alert at once, so the page shows one.
+        AUDIT_ALERT_LOCKOUTS=1,
+        AUDIT_ALERT_FOR_S=0,
+        AUDIT_ALERT_EVALUATION_INTERVAL_S=0.5,
     ) as running:
         yield running
 
@@ -156,6 +160,14 @@ async def test_the_dashboard_shows_the_projected_activity(
     await audit.publish(others[3].logged_in(datetime.now(UTC), duration_ms=200))
     await expect(page.locator("#fig-login_attempts")).to_have_text("10", timeout=20_000)
     assert await page.text_content("#fig-login_success_rate") == "40.0%"
+
+    # The service's own evaluator fired the lockout alert; the page shows it.
+    await expect(page.locator("#alert-list")).to_contain_text(
+        "lockout_spike", timeout=20_000
+    )
+    assert "1 account lockout in 15 min" in (
+        await page.text_content("#alert-list") or ""
+    )
 
     # A support person searches the account and reads the diagnosis.
     await page.fill("#account", "  Lena.Dash@Example.com ")

@@ -177,7 +177,7 @@ def observe(m: Measurements, policy: AlertPolicy) -> list[Observation]:
             t.lockouts,
             t.lockouts_window,
             ratio,
-            "account lockouts",
+            "account lockout",
         )
     )
     observations.append(
@@ -187,7 +187,7 @@ def observe(m: Measurements, policy: AlertPolicy) -> list[Observation]:
             t.reset_requests,
             t.reset_requests_window,
             ratio,
-            "password reset requests",
+            "password reset request",
         )
     )
     for ip in m.reset_token_failures_by_ip:
@@ -331,7 +331,10 @@ def _count(
         float(threshold),
         breaching=count >= threshold,
         recovered=count <= threshold * ratio,
-        summary=f"{count} {what} in {_span(window)} (threshold {threshold})",
+        summary=(
+            f"{count} {what}{'' if count == 1 else 's'} in {_span(window)} "
+            f"(threshold {threshold})"
+        ),
         details={"count": count, "window_s": _seconds(window)},
     )
 

@@ -20,8 +20,9 @@ from audit.http.parameters import (
 )
 from audit.queries import AuditQueries
 from shared.events import EventType
-from shared.http import Problem
+from shared.http import PROBLEM_JSON, Problem
 
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetail"}
 MAX_LIMIT = 1000
 MAX_BUCKETS = 1440
 AlertFilter = Literal["active", "pending", "firing", "resolved", "all"]
@@ -71,7 +72,14 @@ def api_router(queries: AuditQueries) -> APIRouter:
         }
 
     @router.get(
-        "/users/{user_id}/activity", summary="One user's activity and diagnosis"
+        "/users/{user_id}/activity",
+        summary="One user's activity and diagnosis",
+        responses={
+            404: {
+                "description": "not_found: no audit event names this user id",
+                "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            }
+        },
     )
     async def user_activity(user_id: Annotated[UUID, Path()]) -> dict[str, Any]:
         activity = await queries.activity_by_user(user_id)
