@@ -32,6 +32,7 @@ from identity.settings import IdentitySettings
 from shared.database import create_engine, ping
 from shared.http import health_router, install_problem_handlers
 from shared.http.health import broker_check
+from shared.instrumentation import instrument_app, instrument_engine
 from shared.sealing import sealer_from_settings
 
 DESCRIPTION = """
@@ -71,6 +72,7 @@ def create_app(
     """The app; ``clock`` is the time the domain decides at (tests move it)."""
     settings = settings or IdentitySettings()
     engine = create_engine(settings.database_url, pool_name="identity")
+    instrument_engine(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,6 +126,7 @@ def create_app(
             }
         )
     )
+    instrument_app(app)
     return app
 
 

@@ -11,11 +11,7 @@ import typer
 from identity import __version__
 from identity.settings import IdentitySettings
 from shared import database
-from shared.instrumentation import (
-    instrument_app,
-    instrument_engine,
-    instrument_process,
-)
+from shared.instrumentation import instrument_engine, instrument_process
 from shared.serving import serve as serve_app
 from shared.telemetry import setup_telemetry
 
@@ -41,10 +37,7 @@ def serve() -> None:
     telemetry = setup_telemetry("identity", __version__)
     instrument_process()
     try:
-        app = create_app(settings)
-        instrument_app(app)
-        instrument_engine(app.state.engine)
-        serve_app(app, settings.host, settings.port)
+        serve_app(create_app(settings), settings.host, settings.port)
     finally:
         telemetry.shutdown()
 

@@ -33,21 +33,24 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from opentelemetry import propagate, trace
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.adapters.relay_lease import RelayLease
 from identity.adapters.tables import outbox
 from identity.adapters.write_gate import WriteGate
+from identity.instruments import outbox_publish_lag
 from shared.messaging import context_from_headers, create_producer, ensure_topics
 from shared.settings import KafkaSettings
 
@@ -58,6 +61,24 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 PRUNE_EVERY = timedelta(minutes=10)
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+
+_relays: "weakref.WeakSet[OutboxRelay]" = weakref.WeakSet()
+
+
+def _observe_backlog(_: CallbackOptions) -> Iterable[Observation]:
+    # Only the relay holding the lease knows the backlog; the others stay silent
+    # rather than report what they saw before another took over.
+    for relay in list(_relays):
+        if relay.backlog is not None:
+            yield Observation(relay.backlog)
+
+
+metrics.get_meter("identity").create_observable_gauge(
+    "outbox.backlog",
+    [_observe_backlog],
+    unit="{row}",
+    description="Outbox rows still pending publication",
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,10 @@ class OutboxRelay:
         self._last_prune: datetime | None = None
         self.published = 0
         self.consecutive_failures = 0
+        self.backlog: int | None = None
+        """Rows pending after the last cycle; None unless this relay holds the lease."""
+        self._holds_lease = False
+        _relays.add(self)
 
     def wake(self) -> None:
         """New rows were committed: publish without waiting for the next poll."""
@@ -129,24 +154,35 @@ class OutboxRelay:
                         },
                     )
                     await self._drop_producer()
+                    await self._count_backlog()
                     await asyncio.sleep(delay)
         finally:
+            self._holds_lease = False
+            self.backlog = None
             await asyncio.shield(self.close())
 
     async def cycle(self) -> bool:
         """One round: lease, read pending rows, publish, mark. True if more wait."""
-        if not await self._lease.acquire():
+        self._holds_lease = await self._lease.acquire()
+        if not self._holds_lease:
+            self.backlog = None
             return False
         producer = await self._ready_producer()
         self._wakeup.clear()  # rows committed from now on wake the next idle
         rows = await self._pending()
         if not rows:
+            self.backlog = 0
             await self._prune()
             return False
+        # A full batch is where counting pays: a backlog is building up.
+        pending = len(rows)
+        if pending == self._options.batch_size:
+            pending = await self._count_pending()
         await self._confirm_topic(producer)
         acknowledged = await self._publish(producer, rows)
         await self._mark_published(acknowledged)
         self.published += len(acknowledged)
+        self.backlog = pending - len(acknowledged)
         if len(acknowledged) < len(rows):
             raise RelayFailure(f"{len(rows) - len(acknowledged)} rows still pending")
         return len(rows) == self._options.batch_size
@@ -204,12 +240,32 @@ class OutboxRelay:
                     outbox.c.message_key,
                     outbox.c.message_value,
                     outbox.c.headers,
+                    outbox.c.created_at,
                 )
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.seq)
                 .limit(self._options.batch_size)
             )
             return list(result.all())
+
+    async def _count_pending(self) -> int:
+        async with self._engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.published_at.is_(None))
+            )
+            return int(count or 0)
+
+    async def _count_backlog(self) -> None:
+        """While publishing fails, the backlog is what the relay cannot see
+        by publishing: count it, if the database answers and the lease is ours."""
+        if not self._holds_lease:
+            return
+        try:
+            self.backlog = await self._count_pending()
+        except Exception:
+            logger.debug("outbox.backlog_not_counted", exc_info=True)
 
     async def _publish(
         self, producer: AIOKafkaProducer, rows: list[Row[Any]]
@@ -265,6 +321,8 @@ class OutboxRelay:
                     },
                 )
                 return False
+            lag = datetime.now(UTC) - row.created_at
+            outbox_publish_lag.record(max(lag.total_seconds(), 0.0))
             return True
 
     async def _mark_published(self, seqs: list[int]) -> None:
