@@ -7,6 +7,10 @@ from typing import Any
 
 from bench.results import Section
 
+# Written by hand after reading a run: what the figures mean and where the
+# time goes for each missed goal. Appended as it is to every report.
+ANALYSIS = Path(__file__).parent / "ANALYSIS.md"
+
 INTRO = """\
 # Benchmarks
 
@@ -71,6 +75,8 @@ def markdown(
             out.append(f"- {note}")
         if section.notes:
             out.append("")
+    if ANALYSIS.exists():
+        out.append(ANALYSIS.read_text())
     return "\n".join(out).rstrip() + "\n"
 
 
