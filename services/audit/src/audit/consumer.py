@@ -55,11 +55,12 @@ class AuditConsumer:
         attempt = 0
         while not self._stopping.is_set():
             attempt += 1
+            delay = RECONNECT.delay(min(attempt, 8))
             try:
                 await self._consume()
                 attempt = 0
+                continue
             except (KafkaError, OSError) as exc:
-                delay = RECONNECT.delay(min(attempt, 8))
                 logger.warning(
                     "audit.broker_unavailable",
                     extra={
@@ -67,10 +68,14 @@ class AuditConsumer:
                         "retry_in_s": delay,
                     },
                 )
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                except TimeoutError:
-                    continue
+            except Exception:
+                # The loop boundary: whatever broke, consume again from the
+                # committed offsets rather than stop projecting for good.
+                logger.exception("audit.consumer_failed", extra={"retry_in_s": delay})
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            except TimeoutError:
+                continue
 
     async def _consume(self) -> None:
         settings = self._settings
