@@ -1,0 +1,53 @@
+"""Consumer lag per group and partition, as the group's offsets on the broker say."""
+
+import uuid
+
+from aiokafka import TopicPartition
+
+from shared.messaging import create_consumer, create_producer, ensure_topics
+from shared.messaging.consumer_lag import LagSampler
+from shared.settings import KafkaSettings
+from tests.telemetry_capture import TelemetryCapture
+
+
+def lag_points(telemetry: TelemetryCapture, group: str) -> dict[tuple[str, int], int]:
+    return {
+        (p.attributes["topic"], p.attributes["partition"]): p.value
+        for p in telemetry.metric_points("messaging.kafka.consumer.lag")
+        if p.attributes["group"] == group
+    }
+
+
+async def test_the_lag_is_what_the_group_has_not_committed_per_partition(
+    kafka_settings: KafkaSettings, telemetry: TelemetryCapture
+) -> None:
+    topic = kafka_settings.auth_events_topic
+    await ensure_topics(kafka_settings, [topic])
+    producer = create_producer(kafka_settings, "lag-test")
+    await producer.start()
+    try:
+        for partition, count in ((0, 5), (1, 2)):
+            for _ in range(count):
+                await producer.send_and_wait(topic, b"{}", partition=partition)
+    finally:
+        await producer.stop()
+    group = f"lag-{uuid.uuid4().hex[:8]}"
+    consumer = create_consumer(kafka_settings, group)
+    await consumer.start()
+    partitions = [TopicPartition(topic, p) for p in range(3)]
+    consumer.assign(partitions)
+    sampler = LagSampler(consumer, group, every_seconds=0)
+    try:
+        await sampler.maybe_sample({})
+        never_committed = lag_points(telemetry, group)
+
+        await consumer.commit({partitions[0]: 3})
+        await sampler.maybe_sample({partitions[1]: 2})
+        after_commits = lag_points(telemetry, group)
+    finally:
+        sampler.close()
+        await consumer.stop()
+
+    assert never_committed == {(topic, 0): 5, (topic, 1): 2, (topic, 2): 0}
+    assert after_commits == {(topic, 0): 2, (topic, 1): 0, (topic, 2): 0}
+    assert lag_points(telemetry, group) == {}
