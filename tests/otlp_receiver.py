@@ -144,6 +144,7 @@ class OtlpReceiver:
                                 "attributes": attributes(record.attributes),
                                 "trace_id": record.trace_id.hex(),
                                 "span_id": record.span_id.hex(),
+                                "time_unix_nano": record.time_unix_nano,
                             },
                         )
 
@@ -160,5 +161,39 @@ class OtlpReceiver:
                         for point in getattr(metric, kind).data_points:
                             yield service, metric.name, attributes(point.attributes)
 
+    def metric_streams(self) -> set["MetricStream"]:
+        """What each service exported: name, kind, unit and attribute keys."""
+        with self._lock:
+            requests = list(self.metrics)
+        streams = set()
+        for request in requests:
+            for rm in request.resource_metrics:
+                service = str(attributes(rm.resource.attributes).get("service.name"))
+                for sm in rm.scope_metrics:
+                    for metric in sm.metrics:
+                        kind = metric.WhichOneof("data")
+                        data = getattr(metric, kind)
+                        if kind == "sum":
+                            kind = "counter" if data.is_monotonic else "updowncounter"
+                        keys = frozenset(
+                            key
+                            for point in data.data_points
+                            for key in attributes(point.attributes)
+                        )
+                        streams.add(
+                            MetricStream(service, metric.name, kind, metric.unit, keys)
+                        )
+        return streams
 
-__all__ = ["AnyValue", "KeyValue", "OtlpReceiver", "ReceivedSpan"]
+
+@dataclass(frozen=True)
+class MetricStream:
+    service: str
+    name: str
+    kind: str
+    """counter, updowncounter, gauge or histogram."""
+    unit: str
+    attribute_keys: frozenset[str]
+
+
+__all__ = ["AnyValue", "KeyValue", "MetricStream", "OtlpReceiver", "ReceivedSpan"]

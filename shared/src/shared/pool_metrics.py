@@ -127,3 +127,5 @@ class ObservedQueuePool(AsyncAdaptedQueuePool):
 def name_pool(pool: Any, name: str) -> None:
     if isinstance(pool, ObservedQueuePool):
         pool.pool_name = name
+        # The series exists before the first timeout, so a rate over it is zero.
+        _timeouts.add(0, {POOL_ATTRIBUTE: name})

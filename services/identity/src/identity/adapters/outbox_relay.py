@@ -41,6 +41,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import delete, func, select, update
@@ -163,24 +164,28 @@ class OutboxRelay:
 
     async def cycle(self) -> bool:
         """One round: lease, read pending rows, publish, mark. True if more wait."""
-        self._holds_lease = await self._lease.acquire()
-        if not self._holds_lease:
-            self.backlog = None
-            return False
-        producer = await self._ready_producer()
-        self._wakeup.clear()  # rows committed from now on wake the next idle
-        rows = await self._pending()
-        if not rows:
-            self.backlog = 0
-            await self._prune()
-            return False
-        # A full batch is where counting pays: a backlog is building up.
-        pending = len(rows)
-        if pending == self._options.batch_size:
-            pending = await self._count_pending()
+        # The bookkeeping queries of an idle relay would start a trace of their
+        # own every poll; only the publishing is traced, in the events' traces.
+        with suppress_instrumentation():
+            self._holds_lease = await self._lease.acquire()
+            if not self._holds_lease:
+                self.backlog = None
+                return False
+            producer = await self._ready_producer()
+            self._wakeup.clear()  # rows committed from now on wake the next idle
+            rows = await self._pending()
+            if not rows:
+                self.backlog = 0
+                await self._prune()
+                return False
+            # A full batch is where counting pays: a backlog is building up.
+            pending = len(rows)
+            if pending == self._options.batch_size:
+                pending = await self._count_pending()
         await self._confirm_topic(producer)
         acknowledged = await self._publish(producer, rows)
-        await self._mark_published(acknowledged)
+        with suppress_instrumentation():
+            await self._mark_published(acknowledged)
         self.published += len(acknowledged)
         self.backlog = pending - len(acknowledged)
         if len(acknowledged) < len(rows):
@@ -263,7 +268,8 @@ class OutboxRelay:
         if not self._holds_lease:
             return
         try:
-            self.backlog = await self._count_pending()
+            with suppress_instrumentation():
+                self.backlog = await self._count_pending()
         except Exception:
             logger.debug("outbox.backlog_not_counted", exc_info=True)
 
