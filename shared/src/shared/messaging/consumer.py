@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -72,6 +73,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         retry: RetryPolicy = RetryPolicy(),
         batch_size: int = 200,
         batch_handler: BatchHandler | None = None,
+        commit_timeout: float = 10.0,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
@@ -80,8 +82,10 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._name = name
         self._retry = retry
         self._batch_size = batch_size
+        self._commit_timeout = commit_timeout
         self._lock = asyncio.Lock()
         self._handled: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
         # Bumped by every revocation: the batch in hand belongs to the
         # generation it was fetched in and is dropped once that has passed.
@@ -132,11 +136,14 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._generation += 1
         self._interrupted.set()
         async with self._lock:
-            await self._commit(revoked)
-            for tp in revoked:
-                self._handled.pop(tp, None)
-            if not self._stopping.is_set():
-                self._interrupted.clear()
+            try:
+                await self._commit(revoked)
+            finally:
+                for tp in revoked:
+                    self._handled.pop(tp, None)
+                    self._committed.pop(tp, None)
+                if not self._stopping.is_set():
+                    self._interrupted.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         logger.info(
@@ -286,13 +293,29 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         return generation == self._generation
 
     async def _commit(self, partitions: list[TopicPartition]) -> None:
+        # Only offsets not committed yet. A member that lost the group (a
+        # restarted broker forgot it) commits without a generation, which the
+        # broker accepts: committing again what was committed before the
+        # restart would land on the topics created since, skipping records.
         offsets = {
             tp: OffsetAndMetadata(self._handled[tp], "")
             for tp in partitions
-            if tp in self._handled
+            if tp in self._handled and self._handled[tp] != self._committed.get(tp)
         }
         if offsets:
-            await self._consumer.commit(offsets)
+            try:
+                await asyncio.wait_for(
+                    self._consumer.commit(offsets), self._commit_timeout
+                )
+            except TimeoutError as exc:
+                # aiokafka retries a commit to a partition the broker does not
+                # know without end; the service restarts its consumer instead,
+                # which creates the topics again, and the records come again.
+                raise KafkaTimeoutError(
+                    f"offset commit not done in {self._commit_timeout} s"
+                ) from exc
+            for tp, offset in offsets.items():
+                self._committed[tp] = offset.offset
 
 
 def _span_context(record: ConsumerRecord) -> trace.SpanContext | None:
