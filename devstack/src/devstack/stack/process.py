@@ -41,8 +41,10 @@ class ManagedProcess:
         return self._process.returncode if self._process else None
 
     async def spawn(self) -> None:
+        """Start the child; again after it exited, and then stopped like the first."""
         # A session of its own: a terminal's Ctrl-C reaches only the launcher,
         # which stops the children in order, and killpg reaches grandchildren.
+        self._reaped = False
         self._process = await asyncio.create_subprocess_exec(
             *self.spec.argv,
             env=dict(self.spec.env),
