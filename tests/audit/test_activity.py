@@ -271,6 +271,8 @@ async def test_an_unknown_user_id_is_a_404_problem(support: httpx.AsyncClient) -
         "/v1/activity",
         "/v1/activity?email=",
         "/v1/activity?email=%20%20",
+        "/v1/activity?email=lena%00@example.com",
+        "/dashboard?account=lena%00@example.com",
     ],
 )
 async def test_a_bad_lookup_is_a_422_problem(
@@ -280,3 +282,23 @@ async def test_a_bad_lookup_is_a_422_problem(
 
     assert response.status_code == 422
     assert problem_of(response)["type"].endswith("/validation_error")
+
+
+async def test_the_dashboard_shows_a_searched_account(
+    support: httpx.AsyncClient,
+) -> None:
+    response = await support.get("/dashboard", params={"account": " LENA@example.com"})
+
+    assert response.status_code == 200
+    assert "Locked since 12:55 UTC after 6 failed logins" in response.text
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_the_dashboard_says_when_a_user_id_names_nobody(
+    support: httpx.AsyncClient,
+) -> None:
+    unknown = uuid.uuid4()
+    response = await support.get("/dashboard", params={"account": str(unknown)})
+
+    assert response.status_code == 200
+    assert f"No audit event names the user id {unknown}." in response.text

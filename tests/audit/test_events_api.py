@@ -217,3 +217,44 @@ async def test_limit_1000_is_accepted(api: httpx.AsyncClient, store: Store) -> N
         )
     ).json()
     assert [i["event_id"] for i in rest["items"]] == [str(many[0].event_id)]
+
+
+@pytest.mark.parametrize("param", ["email", "ip", "event_type", "cursor", "since"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "'; DROP TABLE audit_events; --",
+        "nul\x00byte",
+        "%_%",
+        "\U0001d518\u00e9\u200b",
+        "9" * 64,
+    ],
+)
+async def test_hostile_filter_values_never_break_the_api(
+    reader: httpx.AsyncClient, history: list[str], param: str, value: str
+) -> None:
+    response = await reader.get("/v1/events", params={param: value})
+
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 200:
+        assert response.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "email=%FF%FE",
+        "ip=%ED%A0%80",
+        "email=a%00b",
+        "cursor=%00",
+        "since=%00",
+        "limit=1e3",
+        "user_id=%00",
+    ],
+)
+async def test_undecodable_query_strings_are_refused_or_ignored(
+    reader: httpx.AsyncClient, history: list[str], query: str
+) -> None:
+    response = await reader.get(f"/v1/events?{query}")
+
+    assert response.status_code in (200, 422), response.text

@@ -12,6 +12,7 @@ from audit.http.cursor import decode_cursor, encode_cursor
 from audit.http.documents import activity_document, event_document
 from audit.http.parameters import (
     BUCKETS,
+    PRINTABLE,
     Bucket,
     as_utc,
     invalid,
@@ -41,10 +42,10 @@ def api_router(queries: AuditQueries) -> APIRouter:
     @router.get("/events", summary="Audit events, newest first")
     async def list_events(
         user_id: UUID | None = None,
-        email: Annotated[str | None, Query(max_length=320)] = None,
+        email: Annotated[str | None, Query(max_length=320, pattern=PRINTABLE)] = None,
         event_type: EventType | None = None,
         success: bool | None = None,
-        ip: Annotated[str | None, Query(max_length=64)] = None,
+        ip: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -91,7 +92,7 @@ def api_router(queries: AuditQueries) -> APIRouter:
 
     @router.get("/activity", summary="One address's activity and diagnosis")
     async def email_activity(
-        email: Annotated[str, Query(min_length=1, max_length=320)],
+        email: Annotated[str, Query(min_length=1, max_length=320, pattern=PRINTABLE)],
     ) -> dict[str, Any]:
         address = email.strip().lower()
         if not address:

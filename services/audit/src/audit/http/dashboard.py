@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from audit.adapters.event_queries import EventFilter
 from audit.domain.alerts import AlertState, alert_document
 from audit.http.documents import activity_document, event_document
+from audit.http.parameters import PRINTABLE
 from audit.queries import Activity, AuditQueries
 from shared.events import EventType
 
@@ -91,7 +92,7 @@ def dashboard_router(
     @router.get("/dashboard", response_class=HTMLResponse, summary="The dashboard")
     async def dashboard(
         request: Request,
-        account: Annotated[str | None, Query(max_length=320)] = None,
+        account: Annotated[str | None, Query(max_length=320, pattern=PRINTABLE)] = None,
     ) -> HTMLResponse:
         summary = (await queries.summary(WINDOW)).as_document()
         alerts = [

@@ -17,6 +17,9 @@ BUCKETS: dict[str, timedelta] = {
 _WINDOW = re.compile(r"^(\d{1,5})([mhd])$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 MAX_WINDOW = timedelta(days=31)
+# Text filters go to the database as given: control characters (NUL above
+# all, which PostgreSQL refuses in text) are a validation error instead.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 def invalid(parameter: str, message: str) -> Problem:
