@@ -104,9 +104,14 @@ class BulkRows:
             if not values:
                 continue
             write = self._writers(table, [column])[0]
-            marks = [self._mark(len(params) + i) for i in range(len(values))]
-            conditions.append(f"{column} IN ({', '.join(marks)})")
-            params.extend(write(v) for v in values)
+            if self._sqlite:
+                conditions.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(write(v) for v in values)
+            else:
+                # One array parameter: one prepared statement whatever the count.
+                kind = _pg_type(table.c[column].type)
+                conditions.append(f"{column} = ANY(${len(params) + 1}::{kind}[])")
+                params.append([write(v) for v in values])
         if not conditions:
             return []
         sql = (
@@ -156,9 +161,6 @@ class BulkRows:
             for i, name in enumerate(columns)
         )
         return f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
-
-    def _mark(self, index: int) -> str:
-        return "?" if self._sqlite else f"${index + 1}"
 
     def _writers(self, table: Table, columns: Sequence[str]) -> list[Convert]:
         return [self._writer(table.c[name].type) for name in columns]
