@@ -95,6 +95,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error with problem+json, and say so in the OpenAPI."""
+    _document_problems(app)
+
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)
@@ -135,3 +138,53 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "The server could not complete the request.",
             )
         )
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI tell what the handlers above answer.
+
+    FastAPI documents its validation errors as ``application/json`` in its own
+    shape, and leaves out the 400 it raises for a body it cannot parse; both
+    really arrive as problem+json. Responses a route documents itself stay.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()  # which FastAPI keeps as app.openapi_schema
+        _problems_in(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_in(schema: dict[str, Any]) -> None:
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
+    for operation in _operations(schema):
+        responses = operation.setdefault("responses", {})
+        if "HTTPValidationError" in str(responses.get("422", {}).get("content")):
+            responses["422"] = {"description": "validation_error", "content": problem}
+        if "requestBody" in operation:
+            responses.setdefault(
+                "400",
+                {"description": "bad_request: unparseable body", "content": problem},
+            )
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "ProblemDetail",
+        ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}"),
+    )
+    if "HTTPValidationError" not in str(schema["paths"]):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+
+
+def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return [
+        operation
+        for item in schema.get("paths", {}).values()
+        for method, operation in item.items()
+        if method in methods
+    ]

@@ -6,7 +6,7 @@ POST the browser is redirected (303) to a result page that carries no token.
 """
 
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from identity.application.errors import InvalidInput, InvalidOrExpiredToken
+from identity.http.problems import documented
 from identity.http.runtime import ContextDep, RuntimeDep, rate_limited
 from identity.http.schemas import MAX_PASSWORD_INPUT, MAX_TOKEN_INPUT
 
@@ -28,6 +29,18 @@ PAGE_HEADERS = {
 }
 
 TokenQuery = Query(default="", max_length=MAX_TOKEN_INPUT)
+FORM_PROBLEMS = documented("payload_too_large", "validation_error", "rate_limited")
+SEE_RESULT: dict[int | str, dict[str, Any]] = {
+    303: {"description": "to the result page, which carries no token"}
+}
+
+
+def _form_body(**max_chars: int) -> dict[str, Any]:
+    """The form a page posts, for the OpenAPI (the route reads it by hand)."""
+    fields = {name: {"type": "string", "maxLength": n} for name, n in max_chars.items()}
+    schema = {"type": "object", "properties": fields, "required": list(fields)}
+    form = {"application/x-www-form-urlencoded": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": form}}
 
 
 @cache
@@ -63,6 +76,8 @@ async def verify_page(
     status_code=303,
     summary="Form: use the verification token",
     dependencies=[Depends(rate_limited)],
+    responses=FORM_PROBLEMS,
+    openapi_extra=_form_body(token=MAX_TOKEN_INPUT),
 )
 async def verify_form(
     request: Request, rt: RuntimeDep, context: ContextDep
@@ -92,8 +107,15 @@ async def reset_page(
 @router.post(
     "/reset-password",
     response_model=None,
+    response_class=HTMLResponse,
     summary="Form: use the reset token",
     dependencies=[Depends(rate_limited)],
+    responses={**SEE_RESULT, **FORM_PROBLEMS},
+    openapi_extra=_form_body(
+        token=MAX_TOKEN_INPUT,
+        new_password=MAX_PASSWORD_INPUT,
+        confirm_password=MAX_PASSWORD_INPUT,
+    ),
 )
 async def reset_form(
     request: Request, rt: RuntimeDep, context: ContextDep
