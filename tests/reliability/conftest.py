@@ -1,0 +1,23 @@
+"""Fixtures of the reliability tests: services as the other areas' tests run them.
+
+The identity and audit harnesses of ``tests/identity`` and ``tests/audit``
+are reused as they are; what is added here is what attacks and faults need.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from identity.cli import MIGRATIONS as IDENTITY_MIGRATIONS
+from identity.settings import IdentitySettings
+from shared import database
+from tests.identity.conftest import settings_for
+
+
+@pytest.fixture
+async def identity_settings(database_url: str, tmp_path: Path) -> IdentitySettings:
+    """Identity on a fresh, migrated database (SQLite, then PostgreSQL), with
+    cheap hashing, no rate limit and no relay, as tests/identity runs it."""
+    settings = settings_for(database_url, tmp_path / "data")
+    await database.upgrade(IDENTITY_MIGRATIONS, settings.database_url)
+    return settings
