@@ -1,12 +1,21 @@
 """Consumer lag per group and partition, as the group's offsets on the broker say."""
 
+import asyncio
 import uuid
 
 from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
-from shared.messaging import create_consumer, create_producer, ensure_topics
+from shared.messaging import (
+    DeadLetterPublisher,
+    create_consumer,
+    create_producer,
+    ensure_topics,
+)
+from shared.messaging.consumer import ConsumerLoop
 from shared.messaging.consumer_lag import LagSampler
 from shared.settings import KafkaSettings
+from tests.observability.polling import eventually
 from tests.telemetry_capture import TelemetryCapture
 
 
@@ -50,4 +59,49 @@ async def test_the_lag_is_what_the_group_has_not_committed_per_partition(
 
     assert never_committed == {(topic, 0): 5, (topic, 1): 2, (topic, 2): 0}
     assert after_commits == {(topic, 0): 2, (topic, 1): 0, (topic, 2): 0}
+    assert lag_points(telemetry, group) == {}
+
+
+async def test_a_consumer_loop_reports_its_lag_until_it_stops(
+    kafka_settings: KafkaSettings, telemetry: TelemetryCapture
+) -> None:
+    topic = kafka_settings.auth_events_topic
+    await ensure_topics(kafka_settings, [topic])
+    producer = create_producer(kafka_settings, "lag-loop-test")
+    await producer.start()
+    group = f"lag-{uuid.uuid4().hex[:8]}"
+    consumer = create_consumer(kafka_settings, group)
+    handled: list[int] = []
+
+    async def handle(record: ConsumerRecord) -> None:
+        handled.append(record.offset)
+
+    loop = ConsumerLoop(
+        consumer,
+        handle,
+        DeadLetterPublisher(producer, kafka_settings),
+        name=group,
+        lag_every_seconds=0,
+    )
+    try:
+        for _ in range(4):
+            await producer.send_and_wait(topic, b"{}", partition=1)
+        await consumer.start()
+        consumer.assign([TopicPartition(topic, p) for p in range(3)])
+        running = asyncio.create_task(loop.run())
+
+        async def caught_up() -> bool:
+            return len(handled) == 4 and lag_points(telemetry, group) == {
+                (topic, 0): 0,
+                (topic, 1): 0,
+                (topic, 2): 0,
+            }
+
+        await eventually(caught_up, 30, "the loop's lag at zero after handling")
+        loop.stop()
+        await running
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
     assert lag_points(telemetry, group) == {}

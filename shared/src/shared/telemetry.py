@@ -58,7 +58,12 @@ logger = logging.getLogger(__name__)
 
 HEALTH_URLS = "healthz,readyz"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-QUIET_LOGGERS = ("aiokafka", "uvicorn.access")
+# uvicorn.access would log every request, probes included; SQLAlchemy's pool
+# (our ObservedQueuePool logs under its own module) announces every dispose.
+QUIET_LOGGERS = ("aiokafka", "uvicorn.access", "sqlalchemy", "shared.pool_metrics")
+# Repeats of what a log record carries anyway: its trace and span ids, and
+# uvicorn's message again with terminal colours.
+REPEATED_FIELDS = (*CORRELATION_FIELDS, "color_message")
 
 # The HTTP instrumentation records more than the catalogue lists: body sizes
 # are on the server spans already, and the alert rules use the duration only.
@@ -119,13 +124,17 @@ class Telemetry:
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
     _handlers: list[logging.Handler] = field(default_factory=list)
+    _stopped: bool = False
 
     @property
     def destination(self) -> str:
         return self.destinations["traces"]
 
     def shutdown(self) -> None:
-        """Export what is still buffered, then detach from logging."""
+        """Export what is still buffered, then detach from logging; once."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
         self.logger_provider.shutdown()
@@ -171,7 +180,7 @@ def setup_telemetry(
         tracer_provider.add_span_processor(
             BatchSpanProcessor(_span_exporter(settings, out))
         )
-        logger_provider.add_log_record_processor(_DropCorrelationFields())
+        logger_provider.add_log_record_processor(_DropRepeatedFields())
         logger_provider.add_log_record_processor(_log_processor(settings, out))
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(meter_provider)
@@ -310,14 +319,13 @@ def _log_processor(settings: TelemetrySettings, out: TextIO) -> LogRecordProcess
     return BatchLogRecordProcessor(GrpcLogExporter())
 
 
-class _DropCorrelationFields(LogRecordProcessor):
-    """The record's own trace and span ids say what the logging
-    instrumentation's ``otelTraceID``-style fields repeat."""
+class _DropRepeatedFields(LogRecordProcessor):
+    """Drops :data:`REPEATED_FIELDS` from every record's attributes."""
 
     def on_emit(self, log_record: LogData) -> None:
         attributes = log_record.log_record.attributes
         if attributes:
-            for name in CORRELATION_FIELDS:
+            for name in REPEATED_FIELDS:
                 if name in attributes:
                     del attributes[name]  # type: ignore[attr-defined]
 

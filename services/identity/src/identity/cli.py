@@ -37,7 +37,12 @@ def serve() -> None:
     telemetry = setup_telemetry("identity", __version__)
     instrument_process()
     try:
-        serve_app(create_app(settings), settings.host, settings.port)
+        serve_app(
+            create_app(settings),
+            settings.host,
+            settings.port,
+            on_stopped=telemetry.shutdown,
+        )
     finally:
         telemetry.shutdown()
 

@@ -42,7 +42,12 @@ def serve(
     try:
         if migrate_first:
             asyncio.run(database.upgrade(MIGRATIONS, settings.database_url))
-        serve_app(create_app(settings), settings.host, settings.port)
+        serve_app(
+            create_app(settings),
+            settings.host,
+            settings.port,
+            on_stopped=telemetry.shutdown,
+        )
     finally:
         telemetry.shutdown()
 

@@ -18,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.events import EnvelopeError
+from shared.messaging.consumer_lag import SAMPLE_EVERY_SECONDS, LagSampler
 from shared.messaging.dead_letter import DeadLetterPublisher
 from shared.messaging.headers import context_from_headers, header_value
 
@@ -61,6 +62,10 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     whole (one database transaction instead of one per record); when that
     raises, the batch is handled again record by record through ``handler``,
     so retries and dead letters stay per record. Both must be idempotent.
+
+    Every ``lag_every_seconds`` the loop samples its partitions' lag for the
+    ``messaging.kafka.consumer.lag`` gauge (see :mod:`consumer_lag`); ``name``
+    is the consumer group it reports under.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         batch_size: int = 200,
         batch_handler: BatchHandler | None = None,
         commit_timeout: float = 10.0,
+        lag_every_seconds: float = SAMPLE_EVERY_SECONDS,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
@@ -92,6 +98,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._generation = 0
         self._interrupted = asyncio.Event()
         self.records_handled = 0
+        self._lag = LagSampler(consumer, name, every_seconds=lag_every_seconds)
 
     def subscribe(self, *topics: str) -> None:
         self._consumer.subscribe(topics=list(topics), listener=self)
@@ -101,14 +108,18 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._interrupted.set()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            batch = await self._fetch()
-            # What getmany returns belongs to the assignment as it is now.
-            generation = self._generation
-            for tp, records in batch.items():
-                async with self._lock:
-                    await self._handle_partition(tp, records, generation)
-                    await self._commit([tp])
+        try:
+            while not self._stopping.is_set():
+                batch = await self._fetch()
+                # What getmany returns belongs to the assignment as it is now.
+                generation = self._generation
+                for tp, records in batch.items():
+                    async with self._lock:
+                        await self._handle_partition(tp, records, generation)
+                        await self._commit([tp])
+                await self._lag.maybe_sample(self._committed)
+        finally:
+            self._lag.close()
 
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         batch: dict[
@@ -142,6 +153,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 for tp in revoked:
                     self._handled.pop(tp, None)
                     self._committed.pop(tp, None)
+                self._lag.forget(revoked)
                 if not self._stopping.is_set():
                     self._interrupted.clear()
 

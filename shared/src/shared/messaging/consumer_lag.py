@@ -22,6 +22,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 logger = logging.getLogger(__name__)
 
 SAMPLE_EVERY_SECONDS = 5.0
+# A sample must never hold up the loop it runs in for long.
+SAMPLE_TIMEOUT_SECONDS = 2.0
 POSITION_TIMEOUT_SECONDS = 1.0
 
 _samplers: "weakref.WeakSet[LagSampler]" = weakref.WeakSet()
@@ -68,7 +70,9 @@ class LagSampler:
             return
         self._due = time.monotonic() + self._every
         try:
-            self.lag = await self._sample(committed)
+            self.lag = await asyncio.wait_for(
+                self._sample(committed), SAMPLE_TIMEOUT_SECONDS
+            )
         except (KafkaError, IllegalOperation, OSError, TimeoutError) as exc:
             # The next round tries again; the gauge keeps the last sample.
             logger.debug(
