@@ -88,4 +88,5 @@ def test_health_probes_leave_no_spans(observed: Observed) -> None:
         or "SELECT 1" in str(s.attributes.get("db.statement", ""))
     ]
 
-    assert spans and probes == []
+    assert any("db.statement" in s.attributes for s in spans)  # the search sees SQL
+    assert probes == []
