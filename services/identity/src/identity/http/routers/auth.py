@@ -123,7 +123,8 @@ async def _login_fields(request: Request) -> tuple[dict[str, Any], bool]:
         )
     try:
         body = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    # RecursionError: nesting a few thousand arrays deep fits in the body limit
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RequestValidationError(
             [
                 {
