@@ -52,6 +52,7 @@ def test_each_step_of_the_flow_has_its_span(observed: Observed) -> None:
         ("identity", "auth.register"),
         ("identity", "auth.password_hash"),
         ("identity", "auth.event_store.append"),
+        ("identity", "INSERT outbox"),
         ("identity", "auth.events publish"),
         ("notifier", "auth.events process"),
         ("notifier", "notifier.render"),

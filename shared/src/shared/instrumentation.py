@@ -3,8 +3,8 @@
 FastAPI, SQLAlchemy, aiokafka and logging come from the OpenTelemetry
 instrumentation libraries; this module adds what they leave out: request and
 response sizes and the user id on server spans, operation, table and row count
-on database spans. Health probes produce no spans: neither the server span
-nor the spans of the database and broker checks behind ``/readyz``.
+on database spans (named ``<operation> <table>``). Health probes produce no
+spans: neither the server span nor those of the checks behind ``/readyz``.
 """
 
 import re
@@ -132,10 +132,15 @@ def _describe_statement(
         return
     match = _STATEMENT.match(statement)
     if match:
-        span.set_attribute("db.operation.name", match["op"].upper())
+        operation = match["op"].upper()
+        span.set_attribute("db.operation.name", operation)
         table = match["updated"] or match["table"]
         if table:
             span.set_attribute("db.collection.name", table)
+        # Named as the current conventions name database spans: what ran on
+        # which table, instead of the instrumentation's operation and database
+        # (a whole file path on SQLite).
+        span.update_name(f"{operation} {table}" if table else operation)
     rowcount = getattr(cursor, "rowcount", -1)
     if isinstance(rowcount, int) and rowcount >= 0:
         span.set_attribute("db.response.returned_rows", rowcount)
