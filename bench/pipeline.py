@@ -35,6 +35,8 @@ from devstack.stack import Stack, StackOutput, settings_on_free_ports, stack_sta
 from devstack.stack.table import ProcessSpec, Stage
 
 RATE = 50.0
+# 50 hashes/s is ~80% of this machine's argon2 limit: also a rate it sustains.
+SUSTAINED_RATE = 20.0
 AUDIT_P99_GOAL_MS = 100.0
 POLL_S = 0.005
 BACKLOG = 3000
@@ -103,36 +105,40 @@ async def _on_database(lab: Lab, kind: str, section: Section) -> None:
     )
     log = lab.log(f"stack-{kind}")
     log.parent.mkdir(parents=True, exist_ok=True)
-    rate = 10.0 if lab.options.quick else RATE
+    rates = [10.0] if lab.options.quick else [RATE, SUSTAINED_RATE]
     with log.open("w") as sink:
         output = StackOutput(Console(file=sink, highlight=False, width=200))
         stack = Stack(settings, output, _configured(stack_stages(settings)))
         async with stack:
-            count = int(rate * (lab.options.duration + lab.options.warmup))
+            count = int(rates[0] * (lab.options.duration + lab.options.warmup))
             floors = [
-                await round_trips(settings.bootstrap_servers, rate, count, wait)
+                await round_trips(settings.bootstrap_servers, rates[0], count, wait)
                 for _ in range(lab.options.runs)
                 for wait in FLOOR_FETCH_WAITS
             ]
             audit_engine = create_async_engine(settings.database_url("audit"))
             identity_engine = create_async_engine(settings.database_url("identity"))
             try:
-                runs = [
-                    await _registration_run(
-                        lab,
-                        settings.identity_url,
-                        settings.mailbox_url,
-                        audit_engine,
-                        identity_engine,
-                        rate,
-                    )
-                    for _ in range(lab.options.runs)
-                ]
+                by_rate = {
+                    rate: [
+                        await _registration_run(
+                            lab,
+                            settings.identity_url,
+                            settings.mailbox_url,
+                            audit_engine,
+                            identity_engine,
+                            rate,
+                        )
+                        for _ in range(lab.options.runs)
+                    ]
+                    for rate in rates
+                }
             finally:
                 await audit_engine.dispose()
                 await identity_engine.dispose()
             relay = await _relay_throughput(lab, kind, settings.bootstrap_servers)
-    _report(lab, kind, rate, runs, floors, relay, section)
+    for rate, runs in by_rate.items():
+        _report(lab, kind, rate, runs, floors, relay, section, rate == rates[0])
 
 
 async def _registration_run(
@@ -383,6 +389,7 @@ def _report(
     floors: list[dict[str, Any]],
     relay: dict[str, Any],
     section: Section,
+    first: bool,
 ) -> None:
     def med(key: str) -> float | None:
         return rounded(median([float(r[key]) for r in runs]))
@@ -397,7 +404,7 @@ def _report(
     rows: list[list[Any]] = [
         [name, med(f"{key}_p50"), med(f"{key}_p99")] for name, key in hops
     ]
-    for wait in FLOOR_FETCH_WAITS:
+    for wait in FLOOR_FETCH_WAITS if first else ():
         same = [f for f in floors if f["fetch_max_wait_ms"] == wait]
         rows.append(
             [
@@ -428,25 +435,29 @@ def _report(
             rows,
         )
     )
-    section.tables.append(
-        Table(
-            f"Outbox relay draining a backlog, {kind}",
-            [
-                "rows",
-                "rows/s after the first batch",
-                "wall s (incl. process start)",
-                "rows/s over the wall time",
-            ],
-            [
+    if first:
+        section.tables.append(
+            Table(
+                f"Outbox relay draining a backlog, {kind}",
                 [
-                    relay["rows"],
-                    rounded(relay["per_second"]),
-                    rounded(relay["wall_s"]),
-                    rounded(relay["wall_per_second"]),
-                ]
-            ],
+                    "rows",
+                    "rows/s after the first batch",
+                    "wall s (incl. process start)",
+                    "rows/s over the wall time",
+                ],
+                [
+                    [
+                        relay["rows"],
+                        rounded(relay["per_second"]),
+                        rounded(relay["wall_s"]),
+                        rounded(relay["wall_per_second"]),
+                    ]
+                ],
+            )
         )
-    )
+    section.data.setdefault(kind, {"floor": floors, "relay": relay})[rate] = runs
+    if rate != RATE:
+        return
     p99 = median([float(r["commit_to_audit_p99"]) for r in runs])
     section.goals.append(
         Goal(
@@ -456,4 +467,3 @@ def _report(
             p99 < AUDIT_P99_GOAL_MS,
         )
     )
-    section.data[kind] = {"runs": runs, "floor": floors, "relay": relay}

@@ -63,6 +63,10 @@ def summarise(folded: Path, threads: bool = True) -> dict[str, Any]:
         if threads:
             kind = _thread_kind(frames[0])
             frames = frames[1:]
+        if (frames and frames[-1].startswith(IDLE_LEAVES)) or any(
+            marker in frames[-1] for marker in IDLE_MARKERS
+        ):
+            continue  # waiting, not working (uvloop's epoll shows as Runner.run)
         kinds[kind] += count
         total += count
         if kind != "event loop" or not frames:
@@ -79,6 +83,8 @@ def summarise(folded: Path, threads: bool = True) -> dict[str, Any]:
     }
 
 
+IDLE_LEAVES = ("Runner.run (", "Condition.wait (", "_worker (concurrent/futures")
+IDLE_MARKERS = ("aiosqlite/core.py:59)", "_bootstrap>)")
 PROJECT_FRAMES = ("identity/", "audit/", "shared/", "sqlalchemy/", "aiokafka/")
 
 

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import importlib
+import os
 import shlex
 import sys
 import tempfile
@@ -92,6 +93,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
                 if options.only and name not in options.only:
                     continue
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
+                load_before = os.getloadavg()[0]
                 began = time.monotonic()
                 try:
                     produced = await _load(name)(lab)
@@ -99,8 +101,12 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
                     failed = True
                     traceback.print_exc()
                     produced = [_failed_section(name)]
+                load_after = os.getloadavg()[0]
                 for section in produced:
                     section.seconds = time.monotonic() - began
+                    section.data["load_average_1min"] = [load_before, load_after]
+                    if max(load_before, load_after) > BUSY_MACHINE:
+                        section.notes.insert(0, _busy_warning(load_before, load_after))
                 sections += produced
                 print(
                     f"bench: {name} done in {time.monotonic() - began:.0f} s",
@@ -120,6 +126,20 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
     report.write(sections, machine.describe(version), meta, args.markdown, args.json)
     print(f"bench: wrote {args.markdown} and {args.json}", file=sys.stderr)
     return 1 if failed else 0
+
+
+# The benchmark's own processes keep the 1-minute load average near the
+# number of cores while they run; above this, something else was running too.
+BUSY_MACHINE = 2.5
+
+
+def _busy_warning(before: float, after: float) -> str:
+    return (
+        f"**Busy machine**: the 1-minute load average was {before:.1f} before "
+        f"and {after:.1f} after this benchmark on {os.cpu_count()} cores: other "
+        "processes competed for the CPU, so these figures understate the code "
+        "and their spread is wide. Re-run on a quiet machine."
+    )
 
 
 def _failed_section(name: str) -> Section:
