@@ -82,15 +82,14 @@ class Projection:
         ) as store:
             await self.project(batch)
         ended = time.time_ns()
+        # Some tens of microseconds per event, against hundreds to project it.
+        links = [trace.Link(store.get_span_context())]
         for record, event in zip(records, batch, strict=True):
             tracer.start_span(
                 "audit.project",
                 context=_trace_of(record),
-                links=[trace.Link(store.get_span_context())],
-                attributes={
-                    "messaging.message.id": str(event.event_id),
-                    "auth.event_type": event.event_type,
-                },
+                links=links,
+                attributes={"messaging.message.id": str(event.event_id)},
                 start_time=started,
             ).end(end_time=ended)
 
