@@ -195,7 +195,8 @@ class OutboxRelay:
     async def close(self) -> None:
         await self._drop_producer()
         try:
-            await self._lease.release()
+            with suppress_instrumentation():
+                await self._lease.release()
         except Exception:
             logger.warning("outbox.lease_not_released", exc_info=True)
 
