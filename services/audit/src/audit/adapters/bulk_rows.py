@@ -73,9 +73,18 @@ class BulkRows:
         self._sqlite = conn.dialect.name == "sqlite"
 
     async def insert(
-        self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        skip_conflicts: bool = False,
     ) -> None:
-        await self._write(self._insert_sql(table, columns), table, columns, rows)
+        """Insert; with ``skip_conflicts`` a row whose key exists is left out."""
+        sql = self._insert_sql(table, columns)
+        if skip_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        await self._write(sql, table, columns, rows)
 
     async def upsert(
         self,

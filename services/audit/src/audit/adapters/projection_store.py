@@ -1,9 +1,11 @@
-"""Writes a batch of audit events: rows, per-minute counts, account states.
+"""Writes audit events: rows, per-minute counts, account states.
 
-Everything a batch changes is written in the caller's transaction, and only
-events whose ``event_id`` was not stored yet count: replaying a batch, or one
-event twice, changes nothing. Two writers racing on the same new event make
-one of them fail on the primary key and retry, never count it twice.
+The live consumer writes each batch with :func:`save_batch`: only events
+whose ``event_id`` was not stored yet count, so replaying a batch, or one
+event twice, changes nothing; two writers racing on the same new event make
+one of them fail on the primary key and retry, never count it twice. The
+rebuild uses the same pieces but keeps counts and account states in memory
+until the end (:class:`MinuteBuckets`, :class:`AccountFold`).
 """
 
 from collections import defaultdict
@@ -11,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +26,40 @@ _EVENT_FIELDS = tuple(f.name for f in fields(AuditEvent))
 _ACCOUNT_FIELDS = tuple(f.name for f in fields(AccountState))
 
 
+async def save_batch(conn: AsyncConnection, batch: Sequence[AuditEvent]) -> int:
+    """Project ``batch`` inside the open transaction; answer how many were new."""
+    unique = list({e.event_id: e for e in reversed(batch)}.values())[::-1]
+    if not unique:
+        return 0
+    bulk = BulkRows(conn)
+    stored = {
+        row[0]
+        for row in await bulk.select_in(
+            events, ["event_id"], {"event_id": [e.event_id for e in unique]}
+        )
+    }
+    fresh = [e for e in unique if e.event_id not in stored]
+    if not fresh:
+        return 0
+    await insert_events(bulk, fresh)
+    await add_counts(conn, MinuteBuckets(fresh))
+    folded = AccountFold(await _load_accounts(bulk, fresh))
+    folded.add(fresh)
+    await write_accounts(bulk, folded.changed())
+    return len(fresh)
+
+
+async def insert_events(
+    bulk: BulkRows, batch: Iterable[AuditEvent], *, skip_stored: bool = False
+) -> None:
+    await bulk.insert(
+        events,
+        _EVENT_FIELDS,
+        ([getattr(e, name) for name in _EVENT_FIELDS] for e in batch),
+        skip_conflicts=skip_stored,
+    )
+
+
 @dataclass
 class _Bucket:
     count: int = 0
@@ -32,58 +67,42 @@ class _Bucket:
     duration_count: int = 0
 
 
-async def save_batch(conn: AsyncConnection, batch: Sequence[AuditEvent]) -> int:
-    """Project ``batch`` inside the open transaction; answer how many were new."""
-    unique = list({e.event_id: e for e in reversed(batch)}.values())[::-1]
-    if not unique:
-        return 0
-    bulk = BulkRows(conn)
-    fresh = await _insert_events(bulk, unique)
-    if fresh:
-        await _add_counts(conn, fresh)
-        await _fold_accounts(bulk, fresh)
-    return len(fresh)
+class MinuteBuckets:
+    """Events counted per minute, type and outcome, with login durations."""
 
+    def __init__(self, batch: Iterable[AuditEvent] = ()) -> None:
+        self._buckets: dict[tuple[datetime, str, bool], _Bucket] = defaultdict(_Bucket)
+        self.add(batch)
 
-async def _insert_events(
-    bulk: BulkRows, batch: Sequence[AuditEvent]
-) -> list[AuditEvent]:
-    stored = {
-        row[0]
-        for row in await bulk.select_in(
-            events, ["event_id"], {"event_id": [e.event_id for e in batch]}
-        )
-    }
-    fresh = [e for e in batch if e.event_id not in stored]
-    await bulk.insert(
-        events,
-        _EVENT_FIELDS,
-        ([getattr(e, name) for name in _EVENT_FIELDS] for e in fresh),
-    )
-    return fresh
+    def add(self, batch: Iterable[AuditEvent]) -> None:
+        for event in batch:
+            bucket = self._buckets[
+                (minute_of(event.occurred_at), event.event_type, event.success)
+            ]
+            bucket.count += 1
+            if event.is_login and event.duration_ms is not None:
+                bucket.duration_ms_sum += event.duration_ms
+                bucket.duration_count += 1
 
-
-async def _add_counts(conn: AsyncConnection, batch: Iterable[AuditEvent]) -> None:
-    buckets: dict[tuple[datetime, str, bool], _Bucket] = defaultdict(_Bucket)
-    for event in batch:
-        bucket = buckets[
-            (minute_of(event.occurred_at), event.event_type, event.success)
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "bucket_start": start,
+                "event_type": kind,
+                "success": success,
+                "count": b.count,
+                "duration_ms_sum": b.duration_ms_sum,
+                "duration_count": b.duration_count,
+            }
+            for (start, kind, success), b in sorted(self._buckets.items())
         ]
-        bucket.count += 1
-        if event.is_login and event.duration_ms is not None:
-            bucket.duration_ms_sum += event.duration_ms
-            bucket.duration_count += 1
-    rows = [
-        {
-            "bucket_start": start,
-            "event_type": kind,
-            "success": success,
-            "count": b.count,
-            "duration_ms_sum": b.duration_ms_sum,
-            "duration_count": b.duration_count,
-        }
-        for (start, kind, success), b in sorted(buckets.items())
-    ]
+
+
+async def add_counts(conn: AsyncConnection, buckets: MinuteBuckets) -> None:
+    """Add the buckets to the stored counts (a new minute starts at zero)."""
+    rows = buckets.rows()
+    if not rows:
+        return
     insert = upsert_into(conn.dialect.name, minute_counts)
     table = minute_counts.c
     statement = insert.on_conflict_do_update(
@@ -97,45 +116,56 @@ async def _add_counts(conn: AsyncConnection, batch: Iterable[AuditEvent]) -> Non
     await conn.execute(statement, rows)
 
 
-async def _fold_accounts(bulk: BulkRows, batch: Sequence[AuditEvent]) -> None:
-    keys = {k for k in map(account_key, batch) if k is not None}
-    if not keys:
-        return
-    user_ids = {e.user_id for e in batch if e.user_id is not None}
-    states = await _load_accounts(bulk, keys, user_ids)
-    by_user = {s.user_id: k for k, s in states.items() if s.user_id is not None}
+class AccountFold:
+    """Folds events into account states; an event naming only a user joins
+    the account that user already has, if any."""
 
-    grouped: dict[str, list[AuditEvent]] = defaultdict(list)
-    for event in batch:
-        key = _resolve(event, by_user)
-        if key is None:
-            continue
-        grouped[key].append(event)
-        if event.user_id is not None:
-            by_user.setdefault(event.user_id, key)
+    def __init__(self, states: dict[str, AccountState] | None = None) -> None:
+        self._states = states if states is not None else {}
+        self._by_user = {
+            s.user_id: k for k, s in self._states.items() if s.user_id is not None
+        }
+        self._changed: set[str] = set()
 
-    changed = [
-        fold(states.get(key) or AccountState(account_key=key), mine)
-        for key, mine in sorted(grouped.items())
-    ]
+    def add(self, batch: Iterable[AuditEvent]) -> None:
+        grouped: dict[str, list[AuditEvent]] = defaultdict(list)
+        for event in batch:
+            key = self._resolve(event)
+            if key is None:
+                continue
+            grouped[key].append(event)
+            if event.user_id is not None:
+                self._by_user.setdefault(event.user_id, key)
+        for key, mine in grouped.items():
+            state = self._states.get(key) or AccountState(account_key=key)
+            self._states[key] = fold(state, mine)
+        self._changed.update(grouped)
+
+    def changed(self) -> list[AccountState]:
+        return [self._states[key] for key in sorted(self._changed)]
+
+    def _resolve(self, event: AuditEvent) -> str | None:
+        if event.email_key is None and event.user_id is not None:
+            return self._by_user.get(event.user_id, user_key(event.user_id))
+        return account_key(event)
+
+
+async def write_accounts(bulk: BulkRows, states: Iterable[AccountState]) -> None:
     await bulk.upsert(
         accounts,
         "account_key",
         _ACCOUNT_FIELDS,
-        ([getattr(s, name) for name in _ACCOUNT_FIELDS] for s in changed),
+        ([getattr(s, name) for name in _ACCOUNT_FIELDS] for s in states),
     )
 
 
-def _resolve(event: AuditEvent, by_user: dict[UUID, str]) -> str | None:
-    """The account an event belongs to; one without address joins its user's."""
-    if event.email_key is None and event.user_id is not None:
-        return by_user.get(event.user_id, user_key(event.user_id))
-    return account_key(event)
-
-
 async def _load_accounts(
-    bulk: BulkRows, keys: set[str], user_ids: set[UUID]
+    bulk: BulkRows, batch: Sequence[AuditEvent]
 ) -> dict[str, AccountState]:
+    keys = {k for k in map(account_key, batch) if k is not None}
+    user_ids = {e.user_id for e in batch if e.user_id is not None}
+    if not keys:
+        return {}
     rows = await bulk.select_in(
         accounts,
         _ACCOUNT_FIELDS,

@@ -116,7 +116,7 @@ def fold(state: AccountState, events: Iterable[AuditEvent]) -> AccountState:
 
 
 def _apply(s: dict[str, Any], event: AuditEvent) -> None:
-    kind = EventType(event.event_type)
+    kind = event.event_type  # a str: compared with the StrEnum's members
     at = event.occurred_at
     s["last_event_at"] = _latest(s["last_event_at"], at)
     if s["user_id"] is None and event.user_id is not None:
@@ -124,7 +124,7 @@ def _apply(s: dict[str, Any], event: AuditEvent) -> None:
     if s["email"] is None and event.email is not None:
         s["email"] = event.email
 
-    if kind is EventType.REGISTRATION_SUCCESS:
+    if kind == EventType.REGISTRATION_SUCCESS:
         s["registered_at"] = _earliest(s["registered_at"], at)
     if kind in _VERIFYING:
         s["verified_at"] = _earliest(s["verified_at"], at)
@@ -140,13 +140,13 @@ def _apply(s: dict[str, Any], event: AuditEvent) -> None:
             last_attempt_ip=event.ip,
             last_attempt_user_agent=event.user_agent,
         )
-    if kind is EventType.LOGIN_SUCCESS and _after(at, s["last_login_at"]):
+    if kind == EventType.LOGIN_SUCCESS and _after(at, s["last_login_at"]):
         s.update(
             last_login_at=at,
             last_login_ip=event.ip,
             last_login_user_agent=event.user_agent,
         )
-    if kind is EventType.ACCOUNT_LOCKED and _after(at, s["locked_at"]):
+    if kind == EventType.ACCOUNT_LOCKED and _after(at, s["locked_at"]):
         s.update(
             locked_at=at,
             locked_until=_timestamp(event.data.get("locked_until")),
@@ -154,13 +154,13 @@ def _apply(s: dict[str, Any], event: AuditEvent) -> None:
             lock_ip=event.ip,
             lock_user_agent=event.user_agent,
         )
-    if kind is EventType.ACCOUNT_UNLOCKED and _after(at, s["unlocked_at"]):
+    if kind == EventType.ACCOUNT_UNLOCKED and _after(at, s["unlocked_at"]):
         s.update(unlocked_at=at, unlock_cause=event.data.get("cause"))
-    if kind is EventType.PASSWORD_RESET_REQUESTED and event.success:
+    if kind == EventType.PASSWORD_RESET_REQUESTED and event.success:
         s["reset_requested_at"] = _latest(s["reset_requested_at"], at)
-    if kind is EventType.PASSWORD_RESET_SUCCESS:
+    if kind == EventType.PASSWORD_RESET_SUCCESS:
         s["reset_at"] = _latest(s["reset_at"], at)
-    if kind is EventType.PASSWORD_CHANGED:
+    if kind == EventType.PASSWORD_CHANGED:
         s["password_changed_at"] = _latest(s["password_changed_at"], at)
     if kind in _EMAILS and _after(at, s["last_email_at"]):
         s.update(
@@ -184,7 +184,7 @@ def _newer(
 ) -> bool:
     if current is None or current_id is None:
         return True
-    return (at, str(event_id)) > (current, str(current_id))
+    return (at, event_id) > (current, current_id)
 
 
 def _latest(current: datetime | None, at: datetime) -> datetime:
