@@ -14,7 +14,13 @@ import httpx
 from rich.console import Console
 
 from devstack.settings import StackSettings
-from devstack.stack import Stack, StackOutput, settings_on_free_ports, stack_stages
+from devstack.stack import (
+    PortInUse,
+    Stack,
+    StackOutput,
+    settings_on_free_ports,
+    stack_stages,
+)
 from devstack.stack.table import Stage
 from tests.observability.polling import eventually
 from tests.otlp_receiver import OtlpReceiver
@@ -79,15 +85,32 @@ async def observed_stack(
 ) -> AsyncIterator[ObservedStack]:
     """The stack, ready (``/readyz`` of each service), until the block ends;
     ``stack.stop()`` inside the block flushes every service's telemetry."""
-    settings = settings_on_free_ports(folder / "data", kafka_bootstrap_servers=None)
-    stages = with_environment(stack_stages(settings), exporting_to(receiver))
     log = folder / "stack.log"
     with log.open("w") as sink:
         output = StackOutput(Console(file=sink, width=1000, highlight=False))
-        async with Stack(settings, output, stages) as stack:
-            observed = ObservedStack(stack, log)
-            await _ready(settings)
-            yield observed
+        stack = await _started(folder, receiver, output)
+        try:
+            await _ready(stack.settings)
+            yield ObservedStack(stack, log)
+        finally:
+            await stack.stop()
+
+
+async def _started(folder: Path, receiver: OtlpReceiver, output: StackOutput) -> Stack:
+    """A started stack; on other ports again when a free port was taken
+    between choosing it and binding it (other tests run beside this one)."""
+    for attempt in range(3):
+        settings = settings_on_free_ports(
+            folder / f"data{attempt}", kafka_bootstrap_servers=None
+        )
+        stages = with_environment(stack_stages(settings), exporting_to(receiver))
+        stack = Stack(settings, output, stages)
+        try:
+            await stack.start()
+            return stack
+        except PortInUse:
+            continue
+    raise AssertionError("no free ports for the stack in three attempts")
 
 
 async def _ready(settings: StackSettings) -> None:
