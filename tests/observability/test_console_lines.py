@@ -42,7 +42,7 @@ def test_a_failed_child_span_names_its_parent_and_the_failure() -> None:
 
 
 def test_a_log_record_is_its_event_and_fields_on_one_line() -> None:
-    exporter = InMemoryLogRecordExporter()
+    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     provider.get_logger("identity.application.recording").emit(
