@@ -171,4 +171,5 @@ async def _runtime(
         ),
         client_address=ClientAddress(settings.trusted_proxies),
         access_token_ttl_seconds=settings.access_token_ttl_seconds,
+        uniform_answer_seconds=settings.uniform_answer_seconds,
     )

@@ -95,6 +95,12 @@ class IdentitySettings(CommonSettings, SealingSettings):
     max_body_bytes: int = Field(
         default=16_384, ge=1024, validation_alias=_env("max_body_bytes")
     )
+    uniform_answer_seconds: float = Field(
+        default=0.1,
+        ge=0,
+        validation_alias=_env("uniform_answer_seconds"),
+        description="resend and forgot answer no sooner, registered address or not",
+    )
 
     argon2_memory_kib: int = Field(
         default=19_456, ge=8, validation_alias=_env("argon2_memory_kib")

@@ -26,6 +26,7 @@ class Runtime:
     limiter: RateLimiter
     client_address: ClientAddress
     access_token_ttl_seconds: int
+    uniform_answer_seconds: float
 
 
 def runtime(request: Request) -> Runtime:

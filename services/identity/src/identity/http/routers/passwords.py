@@ -12,6 +12,7 @@ from identity.http.schemas import (
     PasswordWasChanged,
     PasswordWasReset,
 )
+from identity.http.uniform_time import uniform_time
 
 router = APIRouter(prefix="/v1/password", tags=["password"])
 
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/v1/password", tags=["password"])
     responses=documented("validation_error", "rate_limited"),
 )
 async def forgot(body: AddressOnly, rt: RuntimeDep, context: ContextDep) -> Accepted:
-    await rt.passwords.forgot(body.email, context)
+    async with uniform_time(rt.uniform_answer_seconds):
+        await rt.passwords.forgot(body.email, context)
     return Accepted()
 
 

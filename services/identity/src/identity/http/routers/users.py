@@ -13,6 +13,7 @@ from identity.http.schemas import (
     VerificationPending,
     Verified,
 )
+from identity.http.uniform_time import uniform_time
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -55,7 +56,8 @@ async def verify(body: TokenOnly, rt: RuntimeDep, context: ContextDep) -> Verifi
     responses=documented("validation_error", "rate_limited"),
 )
 async def resend(body: AddressOnly, rt: RuntimeDep, context: ContextDep) -> Accepted:
-    await rt.registration.resend(body.email, context)
+    async with uniform_time(rt.uniform_answer_seconds):
+        await rt.registration.resend(body.email, context)
     return Accepted()
 
 
