@@ -148,7 +148,7 @@ class NotifierWorker:
                 public_url=settings.public_url,
             ),
             SmtpMailer(settings),
-            OutcomePublisher(producer, settings.notification_events_topic),
+            OutcomePublisher(producer, settings.notification_events_topic, settings),
             sending_lease=timedelta(seconds=settings.sending_lease_seconds),
         )
         return ConsumerLoop(
