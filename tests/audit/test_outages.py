@@ -75,3 +75,23 @@ async def test_a_database_that_is_away_is_retried_not_dead_lettered() -> None:
             await Projection(engine).project([event])
     finally:
         await engine.dispose()
+
+
+async def test_queries_answer_503_while_the_database_is_away() -> None:
+    settings = audit_settings(
+        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/audit"
+    )
+    app = create_app(settings, background=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://audit.test"
+        ) as api:
+            response = await api.get("/v1/events")
+            ready = await api.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/service_unavailable")
+    assert ready.status_code == 503
+    assert "database" in ready.json()["failing"]

@@ -13,13 +13,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import exc as sa_exc
 
 from audit import __version__
 from audit.adapters.alert_sinks import KafkaAlertSink, WebhookAlertSink
 from audit.adapters.store_engine import audit_engine
 from audit.alerting import AlertEvaluator, AlertSink
 from audit.consumer import AuditConsumer
+from audit.errors import StoreUnavailable
 from audit.http.api import api_router
 from audit.http.dashboard import dashboard_router
 from audit.projection import Projection
@@ -96,13 +96,11 @@ def create_app(
     app = FastAPI(title="authtrail audit", version=__version__, lifespan=lifespan)
     install_problem_handlers(app)
 
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.InterfaceError)
-    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(StoreUnavailable)
     async def _database_away(request: Request, exc: Exception) -> JSONResponse:
         logger.warning(
             "audit.database_unavailable",
-            extra={"path": request.url.path, "error": type(exc).__name__},
+            extra={"path": request.url.path, "error": str(exc)},
         )
         return problem_response(
             Problem(

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import context, metrics, trace
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.adapters.projection_store import save_batch
 from audit.domain.audit_event import AuditEvent
 from audit.domain.trace_context import parse_traceparent
+from audit.errors import STORE_UNAVAILABLE
 from shared.events import decode_envelope
 from shared.messaging import context_from_headers, header_value
 from shared.messaging.consumer import DependencyUnavailable
@@ -28,15 +28,6 @@ _duplicates = _meter.create_counter(
     "audit.events.duplicates",
     unit="{event}",
     description="Events skipped because their event_id was already stored",
-)
-
-# The database is away or busy (SQLite lock, PostgreSQL restart): the consumer
-# retries without bound instead of dead-lettering good events.
-_UNAVAILABLE = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    OSError,
 )
 
 
@@ -60,7 +51,9 @@ class Projection:
         try:
             async with self._engine.begin() as conn:
                 fresh = await save_batch(conn, batch)
-        except _UNAVAILABLE as exc:
+        except STORE_UNAVAILABLE as exc:
+            # Retried without bound by the loop: good events are never
+            # dead-lettered because the database is away or busy.
             raise DependencyUnavailable(f"audit database: {exc}") from exc
         _projected.add(fresh)
         if len(batch) > fresh:

@@ -1,17 +1,19 @@
 """Use case: the reads behind the query API and the dashboard."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit.adapters import alert_store, event_queries, metric_queries
 from audit.adapters.event_queries import AccountRecord, EventFilter, EventPage, Position
 from audit.domain.alerts import Alert, AlertState
 from audit.domain.diagnosis import Diagnosis, diagnose
 from audit.domain.figures import Summary
+from audit.errors import STORE_UNAVAILABLE, StoreUnavailable
 from shared.events import EventType
 
 Clock = Callable[[], datetime]
@@ -37,18 +39,18 @@ class AuditQueries:
     async def events(
         self, where: EventFilter, limit: int, after: Position | None
     ) -> EventPage:
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             return await event_queries.list_events(conn, where, limit, after)
 
     async def activity_by_email(self, email: str) -> Activity:
         now = self.clock()
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             record = await event_queries.account_by_email(conn, email, now)
         return self._judged(email, record, now)
 
     async def activity_by_user(self, user_id: UUID) -> Activity | None:
         now = self.clock()
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             record = await event_queries.account_by_user(conn, user_id, now)
         if record is None:
             return None
@@ -56,13 +58,13 @@ class AuditQueries:
         return self._judged(address, record, now)
 
     async def summary(self, window: timedelta) -> Summary:
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             return await metric_queries.summary(conn, self.clock(), window)
 
     async def timeseries(
         self, event_types: Sequence[EventType], bucket: timedelta, buckets: int
     ) -> list[dict[str, object]]:
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             return await metric_queries.timeseries(
                 conn, self.clock(), event_types, bucket, buckets
             )
@@ -70,8 +72,16 @@ class AuditQueries:
     async def alerts(
         self, states: Sequence[AlertState] | None, limit: int
     ) -> list[Alert]:
-        async with self._engine.connect() as conn:
+        async with self._connected() as conn:
             return await alert_store.list_alerts(conn, states, limit)
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                yield conn
+        except STORE_UNAVAILABLE as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     def _judged(
         self, address: str | None, record: AccountRecord, now: datetime
