@@ -129,3 +129,68 @@ def demo(
 
 def main() -> None:
     cli()
+
+
+@cli.command()
+def soak(
+    minutes: float = typer.Option(10.0, min=0.1, help="minutes of steady traffic"),
+    rate: float = typer.Option(5.0, min=0.1, help="requests per second to identity"),
+    users: int = typer.Option(20, min=1, help="users registered before the run"),
+    sample: float = typer.Option(10.0, min=1.0, help="seconds between samples"),
+    own_stack: bool = typer.Option(
+        False, help="start a stack of its own on free ports instead of `make run`'s"
+    ),
+) -> None:
+    """Steady mixed traffic for MINUTES against a running `devstack run`.
+
+    Samples each process's memory and the consumer lag; fails on any 5xx,
+    memory growth of 10 % or more after warm-up, or a lag that keeps rising.
+    Start the stack with IDENTITY_TRUSTED_PROXIES=127.0.0.1 so the soak's
+    clients count as many addresses for the rate limit.
+    """
+    from rich.console import Console
+
+    from devstack.soak import SoakOptions, render_soak, run_soak
+
+    console = Console(highlight=False, soft_wrap=True)
+
+    async def soak_against(settings: StackSettings) -> bool:
+        options = SoakOptions(
+            identity_url=settings.identity_url,
+            audit_url=settings.audit_url,
+            mailbox_url=settings.mailbox_url,
+            bootstrap_servers=settings.bootstrap_servers,
+            ports={
+                "identity": settings.identity_port,
+                "notifier": settings.notifier_port,
+                "audit": settings.audit_port,
+                "broker": settings.broker_port,
+                "mailbox": settings.mailbox_http_port,
+            },
+            minutes=minutes,
+            rate=rate,
+            users=users,
+            sample_seconds=sample,
+        )
+        report = await run_soak(options, console)
+        render_soak(report, console)
+        return report.passed()
+
+    async def with_own_stack() -> bool:
+        import tempfile
+        from pathlib import Path
+
+        from devstack.stack import StackOutput, settings_on_free_ports
+
+        with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+            settings = settings_on_free_ports(
+                Path(folder) / "data", kafka_bootstrap_servers=None
+            )
+            output = StackOutput(Console(stderr=True, highlight=False))
+            async with Stack(settings, output):
+                return await soak_against(settings)
+
+    passed = asyncio.run(
+        with_own_stack() if own_stack else soak_against(StackSettings())
+    )
+    raise typer.Exit(0 if passed else 1)
