@@ -4,6 +4,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from asyncpg import PostgresError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -28,7 +29,9 @@ def storage_call(
             return await function(*args, **kwargs)
         except IntegrityError:
             raise
-        except (DBAPIError, PoolTimeout, ConnectionError) as exc:
+        # A server that refuses new connections (not accepting them, starting
+        # up, too many) fails inside the pool's connect, unwrapped by SQLAlchemy.
+        except (DBAPIError, PoolTimeout, ConnectionError, PostgresError) as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
 
     return translated
