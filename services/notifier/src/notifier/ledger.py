@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
+from asyncpg import PostgresError
 from sqlalchemy import (
     Column,
     DateTime,
@@ -149,7 +150,15 @@ class DeliveryLedger:
 def _translated() -> Iterator[None]:
     try:
         yield
-    except (OperationalError, InterfaceError, PoolTimeoutError, OSError) as exc:
+    # PostgresError: a server refusing new connections (not accepting them,
+    # starting up, too many) fails in the pool's connect, unwrapped.
+    except (
+        OperationalError,
+        InterfaceError,
+        PoolTimeoutError,
+        OSError,
+        PostgresError,
+    ) as exc:
         raise LedgerUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
 
