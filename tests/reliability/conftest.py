@@ -12,6 +12,7 @@ import pytest
 from identity.cli import MIGRATIONS as IDENTITY_MIGRATIONS
 from identity.settings import IdentitySettings
 from shared import database
+from shared.sealing import TokenSealer
 from tests.identity.conftest import Identity, running, settings_for
 
 
@@ -29,3 +30,8 @@ async def identity(identity_settings: IdentitySettings) -> AsyncIterator[Identit
     """The identity app in process over ASGI, as tests/identity runs it."""
     async with running(identity_settings) as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def sealer() -> TokenSealer:
+    return TokenSealer([TokenSealer.generate_key()])
