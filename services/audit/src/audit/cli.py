@@ -56,8 +56,9 @@ def serve(
 def rebuild() -> None:
     """Re-read the topics from the start into freshly emptied projection tables.
 
-    The tables are refilled in one transaction, so readers see the old
-    projection until the new one is complete. Alert history is kept.
+    The tables are refilled in one transaction, so nobody sees a half-built
+    projection; on PostgreSQL, stop the service first (docs/audit.md). Alert
+    history is kept.
     """
     from audit.adapters.store_engine import audit_engine
     from audit.rebuild import rebuild as run_rebuild
