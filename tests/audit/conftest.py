@@ -15,10 +15,13 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.adapters.tables import metadata
 from audit.app import create_app
 from audit.cli import MIGRATIONS
 from audit.projection import Projection, audit_event
@@ -302,6 +305,17 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+def schema_differences(connection: Connection) -> list[Any]:
+    """What Alembic finds between the database and the tables in code."""
+    context = MigrationContext.configure(connection)
+    return [
+        diff
+        for diff in compare_metadata(context, metadata)
+        # Alembic cannot compare expression indexes such as lower(email).
+        if not (diff[0] in ("add_index", "remove_index") and "email" in diff[1].name)
+    ]
 
 
 def problem_of(response: httpx.Response) -> dict[str, Any]:
