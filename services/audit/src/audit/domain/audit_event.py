@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from audit.domain.trace_context import TraceIds
@@ -13,6 +13,8 @@ from shared.events import EventEnvelope, EventType
 SECRET_DATA_FIELDS = frozenset({"sealed_token"})
 
 LOGIN_TYPES = (EventType.LOGIN_SUCCESS, EventType.LOGIN_FAILED)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,16 @@ class AuditEvent:
             schema_version=envelope.schema_version,
             occurred_at=envelope.occurred_at,
             user_id=envelope.user_id,
-            email=envelope.email,
+            email=storable(envelope.email),
             success=envelope.success,
-            reason=envelope.reason,
-            ip=envelope.ip,
-            user_agent=envelope.user_agent,
+            reason=storable(envelope.reason),
+            ip=storable(envelope.ip),
+            user_agent=storable(envelope.user_agent),
             duration_ms=envelope.duration_ms,
             stream_version=envelope.stream_version,
-            data={k: v for k, v in data.items() if k not in SECRET_DATA_FIELDS},
+            data={
+                k: storable(v) for k, v in data.items() if k not in SECRET_DATA_FIELDS
+            },
             trace_id=trace.trace_id if trace else None,
             span_id=trace.span_id if trace else None,
         )
@@ -64,6 +68,22 @@ class AuditEvent:
     @property
     def is_login(self) -> bool:
         return self.event_type in LOGIN_TYPES
+
+
+def storable(value: T) -> T:
+    """``value`` with each NUL character replaced by U+FFFD.
+
+    PostgreSQL text cannot hold NUL; an event carrying one (say in a forged
+    User-Agent) is kept with a visible mark instead of failing its batch and
+    being dead-lettered, which would hide it from the audit.
+    """
+    if isinstance(value, str):
+        return cast(T, value.replace("\x00", "\ufffd"))
+    if isinstance(value, dict):
+        return cast(T, {storable(k): storable(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return cast(T, [storable(item) for item in value])
+    return value
 
 
 def normalise_email(email: str | None) -> str | None:
