@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -60,7 +61,7 @@ class AuditEvent:
             span_id=trace.span_id if trace else None,
         )
 
-    @property
+    @cached_property
     def email_key(self) -> str | None:
         """The address as every lookup compares it: trimmed and lower-cased."""
         return normalise_email(self.email)
