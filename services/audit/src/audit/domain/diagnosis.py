@@ -11,6 +11,15 @@ from enum import StrEnum
 from audit.domain.account import AccountState
 from audit.domain.user_agent import describe_user_agent
 
+# The notifier's template names, as a support person would say them.
+_MAILS = {
+    "verify_email": "verification",
+    "reset_password": "password reset",
+    "account_locked": "account locked",
+    "password_changed": "password changed",
+    "registration_attempt": "registration attempt",
+}
+
 LOCK_AFTER_FAILURES = 5  # CONTRACT.md: 5 consecutive failed logins lock an address
 
 
@@ -161,7 +170,8 @@ def _all_well(state: AccountState, failed: int, now: datetime) -> str:
 def _last_email(state: AccountState, now: datetime) -> str:
     if state.last_email_at is None:
         return "no email delivery has been recorded for it (a resend sends a new link)"
-    template = f" ({state.last_email_template})" if state.last_email_template else ""
+    kind = state.last_email_template
+    template = f" ({_MAILS.get(kind, kind.replace('_', ' '))})" if kind else ""
     if state.last_email_success:
         when = _when(state.last_email_at, now)
         return f"the last email{template} was delivered at {when}"

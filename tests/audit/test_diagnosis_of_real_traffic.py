@@ -1,9 +1,11 @@
-"""A support call just after the user got back in.
+"""Diagnoses of what the end-to-end journey produced, as the real services
+send it.
 
-Identity counts failed logins in a row and starts again at a successful login
-or a completed reset, so failures before that moment no longer threaten a
-lock: the diagnosis must not say they do. The last-10-minutes figure still
-counts them all.
+A support call just after the user got back in: identity counts failed logins
+in a row and starts again at a successful login or a completed reset, so
+failures before that moment no longer threaten a lock, and the diagnosis must
+not say they do (the last-10-minutes figure still counts them all). And the
+notifier's template names are read out as words.
 """
 
 from typing import Any
@@ -94,4 +96,18 @@ async def test_failures_after_the_last_login_still_count(store: Store) -> None:
         "Not locked, but 3 failed logins in the last 10 minutes (latest: invalid "
         "password), the last at 12:58 UTC from 198.51.100.7 (Chrome on Windows); "
         "3 more in a row will lock the account for 30 minutes."
+    )
+
+
+async def test_the_last_mail_is_named_in_words(store: Store) -> None:
+    uma = Account("uma@example.com")
+    await store.project(
+        [uma.registered(at("12:30")), uma.email_sent(at("12:31"), "verify_email")]
+    )
+
+    body = await activity_at_call(store, "uma@example.com")
+
+    assert body["status"] == "unverified"
+    assert body["diagnosis"].endswith(
+        "the last email (verification) was delivered at 12:31 UTC."
     )
