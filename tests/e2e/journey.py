@@ -1,6 +1,7 @@
 """One person's whole story through the running system, checked at every step
 the way the person (HTTP answers, mail) and a support person (audit) see it."""
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -106,3 +107,46 @@ JOURNEY_EVENTS = [
 """What identity records for the journey, in the order of the user's stream."""
 
 JOURNEY_MAILS = {"verify_email", "account_locked", "reset_password", "password_changed"}
+
+
+async def then_the_audit_tells_the_journey(
+    clients: Clients, person: Person, user_id: str
+) -> None:
+    """Events, mails and the account's activity as a support person reads them."""
+    everything = await eventually(
+        lambda: _all_recorded(clients, user_id), 60, "the journey's events"
+    )
+    told = sorted(
+        (e for e in everything if e["stream_version"] is not None),
+        key=lambda e: e["stream_version"],
+    )
+    assert [(e["event_type"], e["reason"]) for e in told] == JOURNEY_EVENTS
+    assert {e["ip"] for e in told} == {person.ip}
+    assert all(e["trace_id"] and len(e["trace_id"]) == 32 for e in told)
+    mails = [e for e in everything if e["event_type"] == "email_sent"]
+    assert {e["data"]["template"] for e in mails} == JOURNEY_MAILS
+    assert "sealed_token" not in str(everything)
+    assert person.password not in str(everything)
+
+    per_address = Counter(m["to"] for m in await clients.mailbox.messages(person.email))
+    assert per_address == {person.email: len(JOURNEY_MAILS)}
+
+    after = await activity_once(
+        clients, person, lambda a: a["last_event_type"] == "login_success"
+    )
+    assert after["status"] == "recently_reset"
+    assert after["locked"] is False
+    assert after["email_verified"] is True
+    assert after["last_ip"] == person.ip
+    assert after["diagnosis"].startswith("Password was reset at ")
+    assert "the last login succeeded at" in after["diagnosis"]
+
+
+async def _all_recorded(clients: Clients, user_id: str) -> list[dict[str, Any]]:
+    found = await clients.audit.events(user_id=user_id)
+    identity_events = [e for e in found if e["stream_version"] is not None]
+    mails = [e for e in found if e["event_type"] == "email_sent"]
+    done = len(identity_events) == len(JOURNEY_EVENTS) and len(mails) == len(
+        JOURNEY_MAILS
+    )
+    return found if done else []

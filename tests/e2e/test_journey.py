@@ -3,8 +3,7 @@ process, the trace it leaves, and ``devstack demo`` driving it.
 
 Every service runs as its own process, as `make run` starts them: the
 embedded broker, the dev mailbox, identity, notifier and audit on free ports.
-The tests of this module share one system on SQLite (they kill nothing);
-the PostgreSQL journey has a system of its own.
+The tests of this module share one system on SQLite: they kill nothing.
 """
 
 import io
@@ -12,11 +11,8 @@ import re
 import secrets
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from rich.console import Console
@@ -24,16 +20,10 @@ from rich.console import Console
 from devstack.broker import free_port
 from devstack.demo import DemoOptions, render_report, run_demo
 from tests.e2e.clients import Clients, Person
-from tests.e2e.conftest import BEHIND_A_PROXY
-from tests.e2e.journey import (
-    JOURNEY_EVENTS,
-    JOURNEY_MAILS,
-    activity_once,
-    walk_the_journey,
-)
+from tests.e2e.journey import then_the_audit_tells_the_journey, walk_the_journey
 from tests.e2e.otlp_http import OtlpHttpReceiver
 from tests.e2e.polling import eventually
-from tests.e2e.system import RunningSystem, running_system
+from tests.e2e.system import RunningSystem
 
 pytestmark = pytest.mark.e2e
 
@@ -48,27 +38,6 @@ async def test_register_verify_log_in_lock_reset_and_log_in_again(
     user_id = await walk_the_journey(clients, person)
 
     await then_the_audit_tells_the_journey(clients, person, user_id)
-
-
-async def test_the_journey_on_postgresql(
-    tmp_path: Path, postgres_server: str, http: httpx.AsyncClient
-) -> None:
-    urls = await fresh_databases(postgres_server, ("identity", "notifier", "audit"))
-    try:
-        async with running_system(
-            tmp_path / "data",
-            tmp_path / "stack.log",
-            BEHIND_A_PROXY,  # and telemetry to the console, as `make run`
-            settings={f"{name}_database_url": url for name, url in urls.items()},
-        ) as system:
-            clients = Clients.of(http, system)
-            person = Person.new("edsger", ip="203.0.113.22")
-
-            user_id = await walk_the_journey(clients, person)
-
-            await then_the_audit_tells_the_journey(clients, person, user_id)
-    finally:
-        await drop_databases(postgres_server, urls)
 
 
 async def test_a_registration_is_one_trace_across_the_processes(
@@ -179,68 +148,3 @@ async def spend_the_budget_of_this_address(http: httpx.AsyncClient, url: str) ->
         if answer.status_code == 429:
             return
     raise AssertionError("identity never limited this address")
-
-
-async def then_the_audit_tells_the_journey(
-    clients: Clients, person: Person, user_id: str
-) -> None:
-    """Events, mails and the account's activity as a support person reads them."""
-    everything = await eventually(
-        lambda: _all_recorded(clients, user_id), 60, "the journey's events"
-    )
-    told = sorted(
-        (e for e in everything if e["stream_version"] is not None),
-        key=lambda e: e["stream_version"],
-    )
-    assert [(e["event_type"], e["reason"]) for e in told] == JOURNEY_EVENTS
-    assert {e["ip"] for e in told} == {person.ip}
-    assert all(e["trace_id"] and len(e["trace_id"]) == 32 for e in told)
-    mails = [e for e in everything if e["event_type"] == "email_sent"]
-    assert {e["data"]["template"] for e in mails} == JOURNEY_MAILS
-    assert "sealed_token" not in str(everything)
-    assert person.password not in str(everything)
-
-    per_address = Counter(m["to"] for m in await clients.mailbox.messages(person.email))
-    assert per_address == {person.email: len(JOURNEY_MAILS)}
-
-    after = await activity_once(
-        clients, person, lambda a: a["last_event_type"] == "login_success"
-    )
-    assert after["status"] == "recently_reset"
-    assert after["locked"] is False
-    assert after["email_verified"] is True
-    assert after["last_ip"] == person.ip
-    assert after["diagnosis"].startswith("Password was reset at ")
-    assert "the last login succeeded at" in after["diagnosis"]
-
-
-async def _all_recorded(clients: Clients, user_id: str) -> list[dict[str, Any]]:
-    found = await clients.audit.events(user_id=user_id)
-    identity_events = [e for e in found if e["stream_version"] is not None]
-    mails = [e for e in found if e["event_type"] == "email_sent"]
-    done = len(identity_events) == len(JOURNEY_EVENTS) and len(mails) == len(
-        JOURNEY_MAILS
-    )
-    return found if done else []
-
-
-async def fresh_databases(server: str, names: tuple[str, ...]) -> dict[str, str]:
-    suffix = secrets.token_hex(6)
-    admin = await asyncpg.connect(server)
-    try:
-        for name in names:
-            await admin.execute(f'CREATE DATABASE "e2e_{name}_{suffix}"')
-    finally:
-        await admin.close()
-    base = server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return {name: f"{base}/e2e_{name}_{suffix}" for name in names}
-
-
-async def drop_databases(server: str, urls: dict[str, str]) -> None:
-    admin = await asyncpg.connect(server)
-    try:
-        for url in urls.values():
-            name = url.rsplit("/", 1)[1]
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
