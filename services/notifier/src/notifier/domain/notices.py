@@ -1,5 +1,6 @@
 """Which auth event becomes which mail, and to whom."""
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,8 @@ class Template(StrEnum):
 
 
 TOKEN_TEMPLATES = frozenset({Template.VERIFY_EMAIL, Template.RESET_PASSWORD})
+# Identity refuses quoted local parts, so none of these is in a real address.
+_ADDRESS_SEPARATORS = frozenset(',;:<>"()[]\\')
 
 
 class Unsealer(Protocol):
@@ -56,6 +59,8 @@ def notice_for(event: EventEnvelope, sealer: Unsealer) -> Notice | None:
         return None
     if not event.email:
         raise MalformedEvent(f"{event.event_type} carries no email address")
+    if not is_one_address(event.email):
+        raise MalformedEvent(f"{event.event_type} carries no single plain address")
     notice = Notice(
         cause_event_id=event.event_id,
         cause_event_type=event.event_type,
@@ -82,6 +87,15 @@ def notice_for(event: EventEnvelope, sealer: Unsealer) -> Notice | None:
             failed_attempts=data.failed_attempts,
         )
     return notice
+
+
+def is_one_address(value: str) -> bool:
+    """One plain address, as identity stores them: nothing a mail library
+    could read as a second recipient (``a@x, b@y``) or a header (CR/LF)."""
+    return value.count("@") == 1 and not any(
+        ch.isspace() or ch in _ADDRESS_SEPARATORS or unicodedata.category(ch)[0] == "C"
+        for ch in value
+    )
 
 
 def _template_for(event: EventEnvelope) -> Template | None:
