@@ -3,7 +3,10 @@
 The projection tables are emptied and refilled in ONE transaction, so nobody
 sees a half-built projection. The topics are read
 without a consumer group (assign and seek to the beginning) up to the end
-offsets found at the start; the live consumer keeps its offsets and goes on.
+of each partition found at the start; the live consumer keeps its offsets and
+goes on. That end is the higher of the listed end offset and the stable offset
+that the partition's first fetch reports: the embedded broker lists the number
+of batches, not of records, as a partition's end offset.
 Malformed messages are skipped: the live consumer has dead-lettered them.
 
 Unlike the live consumer, a rebuild knows it starts from empty tables: events
@@ -109,14 +112,14 @@ async def rebuild(
         partitions = await _partitions(consumer, topics)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
+        end = _Ends(await consumer.end_offsets(partitions))
         async with engine.begin() as conn:
             for table in reversed(PROJECTION_TABLES):
                 await conn.execute(delete(table))
             await conn.run_sync(_drop_event_indexes)
             replay = _Replay(conn)
             idle_since = time.monotonic()
-            while not await _reached(consumer, end):
+            while not await end.reached(consumer):
                 batch = await consumer.getmany(timeout_ms=1000, max_records=READ_BATCH)
                 if not batch:
                     if time.monotonic() - idle_since > idle_timeout_s:
@@ -125,7 +128,7 @@ async def rebuild(
                 idle_since = time.monotonic()
                 for tp, records in batch.items():
                     for record in records:
-                        if record.offset < end[tp]:
+                        if record.offset < end.of(consumer, tp):
                             replay.read(_decoded(record))
                 if len(replay.pending) >= WRITE_BATCH:
                     await replay.flush()
@@ -174,8 +177,23 @@ async def _partitions(
     ]
 
 
-async def _reached(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
-    for tp, offset in end.items():
-        if await consumer.position(tp) < offset:
-            return False
-    return True
+class _Ends:
+    """Where each partition ended when the rebuild started."""
+
+    def __init__(self, listed: dict[TopicPartition, int]) -> None:
+        self._listed = listed
+        self._fetched: dict[TopicPartition, int] = {}
+
+    def of(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
+        if tp not in self._fetched:
+            stable = consumer.last_stable_offset(tp)
+            if stable is None:  # not fetched yet
+                return self._listed[tp]
+            self._fetched[tp] = max(self._listed[tp], stable)
+        return self._fetched[tp]
+
+    async def reached(self, consumer: AIOKafkaConsumer) -> bool:
+        for tp in self._listed:
+            if await consumer.position(tp) < self.of(consumer, tp):
+                return False
+        return True
