@@ -62,6 +62,40 @@ async def test_the_lag_is_what_the_group_has_not_committed_per_partition(
     assert lag_points(telemetry, group) == {}
 
 
+async def test_records_sent_in_one_batch_count_one_by_one(
+    kafka_settings: KafkaSettings, telemetry: TelemetryCapture
+) -> None:
+    """The relay sends several records per request; the embedded broker lists
+    batches, not records, as end offsets, so the lag must not trust them alone."""
+    topic = kafka_settings.auth_events_topic
+    await ensure_topics(kafka_settings, [topic])
+    producer = create_producer(kafka_settings, "lag-batch-test")
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, b"{}", partition=0) for _ in range(10)]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    group = f"lag-{uuid.uuid4().hex[:8]}"
+    consumer = create_consumer(kafka_settings, group)
+    await consumer.start()
+    partition = TopicPartition(topic, 0)
+    consumer.assign([partition])
+    sampler = LagSampler(consumer, group, every_seconds=0)
+    try:
+        await consumer.seek_to_beginning(partition)
+        read = await consumer.getmany(partition, timeout_ms=5000, max_records=2)
+        await consumer.commit({partition: 2})
+        await sampler.maybe_sample({partition: 2})
+        lag = lag_points(telemetry, group)
+    finally:
+        sampler.close()
+        await consumer.stop()
+
+    assert [r.offset for r in read[partition]] == [0, 1]
+    assert lag == {(topic, 0): 8}
+
+
 async def test_a_consumer_loop_reports_its_lag_until_it_stops(
     kafka_settings: KafkaSettings, telemetry: TelemetryCapture
 ) -> None:

@@ -271,10 +271,12 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-async def consumer_lag(options: SoakOptions) -> dict[str, int]:
+async def consumer_lag(
+    options: SoakOptions, groups: tuple[str, ...] = GROUPS
+) -> dict[str, int]:
     """Per group: messages of the topic not yet committed by that group."""
     lag: dict[str, int] = {}
-    for group in GROUPS:
+    for group in groups:
         reader = AIOKafkaConsumer(
             bootstrap_servers=options.bootstrap_servers,
             group_id=group,
@@ -292,16 +294,31 @@ async def consumer_lag(options: SoakOptions) -> dict[str, int]:
                     TopicPartition(options.topic, p)
                     for p in sorted(reader.partitions_for_topic(options.topic) or ())
                 ]
-            ends = await reader.end_offsets(partitions)
-            behind = 0
-            for tp in partitions:
-                committed: int | None = await reader.committed(tp)
-                # The end is read before the commit: never below zero.
-                behind += max(0, int(ends[tp]) - (committed or 0))
-            lag[group] = behind
+            committed = {tp: await reader.committed(tp) or 0 for tp in partitions}
+            ends = await _ends(reader, committed)
+            # The end is read after the commit, but never count below zero.
+            lag[group] = sum(max(0, ends[tp] - done) for tp, done in committed.items())
         finally:
             await reader.stop()
     return lag
+
+
+async def _ends(
+    reader: AIOKafkaConsumer, committed: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Each partition's end: the higher of the listed end offset and the high
+    watermark of one fetch from the committed offset (the embedded broker lists
+    batches, not records, as end offsets)."""
+    listed = await reader.end_offsets(list(committed))
+    reader.assign(list(committed))
+    for tp, offset in committed.items():
+        reader.seek(tp, offset)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        reader.highwater(tp) is None for tp in committed
+    ):
+        await reader.getmany(timeout_ms=500, max_records=1)
+    return {tp: max(int(listed[tp]), reader.highwater(tp) or 0) for tp in committed}
 
 
 async def _sample(options: SoakOptions, pids: dict[str, int], started: float) -> Sample:

@@ -6,6 +6,9 @@ through the consumer it belongs to (``end_offsets``, ``committed``) every few
 seconds, from the consumer's own loop; the ``messaging.kafka.consumer.lag``
 gauge reports the latest sample of every live sampler. (The admin client's
 group offsets request is not used: the embedded broker drops the connection.)
+The end is the higher of the listed end offset and the stable offset the
+consumer's last fetch reported: the embedded broker lists the number of
+batches, not of records, as a partition's end offset.
 """
 
 import asyncio
@@ -102,8 +105,14 @@ class LagSampler:
             if done is None:
                 done = await self._broker_committed(tp)
             if done is not None and tp in ends:
-                lag[tp] = max(ends[tp] - done, 0)
+                lag[tp] = max(self._end(tp, ends[tp]) - done, 0)
         return lag
+
+    def _end(self, tp: TopicPartition, listed: int) -> int:
+        fetched = self._consumer.last_stable_offset(tp)
+        if fetched is None:
+            fetched = self._consumer.highwater(tp)
+        return max(listed, fetched or 0)
 
     async def _broker_committed(self, tp: TopicPartition) -> int | None:
         """The group's committed offset, else where the consumer starts reading
