@@ -1,6 +1,8 @@
 """Password hashing: argon2id, re-hashed when outdated, off the loop, same work."""
 
+import asyncio
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -32,6 +34,22 @@ async def test_the_defaults_are_argon2id_19_mib_2_passes_1_lane() -> None:
     finally:
         hasher.close()
     assert settings.hashing_pool_size == os.cpu_count()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+async def test_hashing_threads_run_below_the_event_loop() -> None:
+    loop_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    hasher = PasswordHasher(Argon2Parameters(1024, 1, 1), workers=2, niceness=7)
+    try:
+        await asyncio.gather(hasher.hash(PASSWORD), hasher.hash(WRONG))
+        threads = [t.native_id for t in hasher._pool._threads]
+        priorities = [os.getpriority(os.PRIO_PROCESS, t) for t in threads if t]
+    finally:
+        hasher.close()
+
+    assert priorities == [min(loop_priority + 7, 19)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_priority
+    assert IdentitySettings().hashing_niceness == 10
 
 
 async def test_an_outdated_hash_is_rehashed_at_the_next_successful_login(

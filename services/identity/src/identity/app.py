@@ -83,6 +83,7 @@ def create_app(
                 settings.argon2_parallelism,
             ),
             settings.hashing_pool_size,
+            settings.hashing_niceness,
         )
         gate = WriteGate(engine)
         relay = OutboxRelay(engine, settings, relay_options(settings), gate=gate)

@@ -117,6 +117,14 @@ class IdentitySettings(CommonSettings, SealingSettings):
         validation_alias=_env("hashing_workers"),
         description="threads hashing passwords; default: the number of cores",
     )
+    hashing_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        validation_alias=_env("hashing_niceness"),
+        description="how much lower than the event loop the hashing threads run "
+        "(a nice increment, Linux only); 0: the same priority",
+    )
 
     relay_enabled: bool = Field(
         default=True,

@@ -1,14 +1,21 @@
 """Password hashing with argon2id (passlib over argon2-cffi), off the event loop.
 
 Hashes run in a bounded thread pool (argon2-cffi releases the GIL), so one
-slow hash never stalls other requests. Every refusal spends one verification
+slow hash never stalls other requests. On Linux the hashing threads run at a
+lower priority than the event loop (a per-thread nice increment), so that when
+hashes keep every core busy the loop still gets a core as soon as it has work:
+health probes and the requests' own database work are not queued behind
+hashes. Every refusal spends one verification
 too, against a dummy hash when there is no real one to check, so the time an
 answer takes does not tell whether the address exists or is locked.
 """
 
 import asyncio
 import logging
+import os
 import secrets
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +42,9 @@ class Argon2Parameters:
 
 
 class PasswordHasher:
-    def __init__(self, parameters: Argon2Parameters, workers: int) -> None:
+    def __init__(
+        self, parameters: Argon2Parameters, workers: int, niceness: int = 0
+    ) -> None:
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -44,7 +53,10 @@ class PasswordHasher:
             argon2__parallelism=parameters.parallelism,
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="argon2"
+            max_workers=workers,
+            thread_name_prefix="argon2",
+            initializer=_lower_priority,
+            initargs=(niceness,),
         )
         self._dummy_hash: str | None = None
 
@@ -94,3 +106,16 @@ class PasswordHasher:
     async def _run(self, function: Callable[..., T], *args: str) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, function, *args)
+
+
+def _lower_priority(niceness: int) -> None:
+    """Raise the calling thread's nice value by ``niceness`` (Linux only: there
+    ``setpriority`` on a thread id changes that thread alone)."""
+    if not niceness or sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(current + niceness, 19))
+    except OSError as exc:
+        logger.warning("identity.hashing_priority_unchanged", extra={"error": str(exc)})
