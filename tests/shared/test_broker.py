@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -65,3 +66,21 @@ async def test_produce_with_headers_and_read_back_in_a_group(
         assert (await rejoined.end_offsets([tp]))[tp] == committed
     finally:
         await rejoined.stop()
+
+
+async def test_consumers_hold_an_empty_fetch_as_long_as_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tansu answers a held fetch only when the wait ends: the local default
+    is short, and a deployment on Apache Kafka sets Kafka's own 500 ms."""
+
+    async def fetch_wait() -> int:
+        consumer = create_consumer(KafkaSettings(), "g")
+        try:
+            return int(consumer._fetch_max_wait_ms)
+        finally:
+            await consumer.stop()
+
+    assert await fetch_wait() == 50
+    monkeypatch.setenv("KAFKA_FETCH_MAX_WAIT_MS", "500")
+    assert await fetch_wait() == 500

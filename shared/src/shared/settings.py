@@ -19,6 +19,12 @@ class KafkaSettings(BaseSettings):
     # Tansu (the embedded broker) answers the idempotent producer with
     # UnknownError, so the local defaults turn idempotence off.
     kafka_enable_idempotence: bool = False
+    # How long the broker may hold a consumer's fetch when there is nothing to
+    # read. Tansu answers a held fetch only when the wait runs out, which adds
+    # up to the whole wait to every event's way to the audit store and the
+    # mailbox (measured: p50 126 ms at 500 ms, 9 ms at 50 ms). Apache Kafka
+    # answers as soon as data arrives; its default, 500, saves idle requests.
+    kafka_fetch_max_wait_ms: int = Field(default=50, ge=0)
     kafka_client_id_prefix: str = "authtrail"
     auth_events_topic: str = "auth.events"
     notification_events_topic: str = "notification.events"

@@ -41,6 +41,7 @@ def create_consumer(
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
         "max_poll_records": 200,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         **overrides,
     }
     return AIOKafkaConsumer(*topics, **options)
