@@ -31,6 +31,9 @@ def create_engine(
         "echo": echo,
         "pool_pre_ping": True,
         "poolclass": ObservedQueuePool,
+        # An error names its statement, never its values: they can be secrets
+        # (a password hash in an event) and errors end up in spans and logs.
+        "hide_parameters": True,
     }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -60,7 +60,15 @@ HEALTH_URLS = "healthz,readyz"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # uvicorn.access would log every request, probes included; SQLAlchemy's pool
 # (our ObservedQueuePool logs under its own module) announces every dispose.
-QUIET_LOGGERS = ("aiokafka", "uvicorn.access", "sqlalchemy", "shared.pool_metrics")
+# aiosqlite logs every statement with its values at DEBUG: password hashes and
+# token digests included, so it stays at WARNING whatever LOG_LEVEL says.
+QUIET_LOGGERS = (
+    "aiokafka",
+    "uvicorn.access",
+    "sqlalchemy",
+    "shared.pool_metrics",
+    "aiosqlite",
+)
 # Repeats of what a log record carries anyway: its trace and span ids, and
 # uvicorn's message again with terminal colours.
 REPEATED_FIELDS = (*CORRELATION_FIELDS, "color_message")
