@@ -7,7 +7,10 @@ recorded in process, every audit row, every notifier ledger row and every raw
 Kafka message (keys, values, headers, dead letters included) is searched for
 the passwords, the raw tokens from the mails, their SHA-256 hashes, the JWTs
 and their parts, and any argon2 hash. Nothing may be found; the address of
-the account must be (the search does see the data).
+the account must be (the search does see the data). Spans and metric points
+are those of the whole run up to this test (one in-memory provider per
+process), so every earlier test's telemetry is searched too: that is how a
+password hash in the exception of a lost race was found.
 
 tests/observability/test_journey_secrets.py searches what three real
 processes export over OTLP (spans, metrics, logs) for the same.
