@@ -63,8 +63,9 @@ def summarise(folded: Path, threads: bool = True) -> dict[str, Any]:
         if threads:
             kind = _thread_kind(frames[0])
             frames = frames[1:]
-        if (frames and frames[-1].startswith(IDLE_LEAVES)) or any(
-            marker in frames[-1] for marker in IDLE_MARKERS
+        if frames and (
+            frames[-1].startswith(IDLE_LEAVES)
+            or any(marker in frames[-1] for marker in IDLE_MARKERS)
         ):
             continue  # waiting, not working (uvloop's epoll shows as Runner.run)
         kinds[kind] += count
