@@ -161,6 +161,10 @@ class NotifierWorker:
                 base_delay=settings.delivery_retry_base_seconds,
                 max_delay=settings.delivery_retry_max_seconds,
             ),
+            # A mail mostly waits on the SMTP server: the partitions of a fetch
+            # are mailed side by side, each user's mails still in order (one
+            # key, one partition).
+            concurrent_partitions=True,
         )
 
     async def _pause(self, seconds: float) -> None:

@@ -63,6 +63,12 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     raises, the batch is handled again record by record through ``handler``,
     so retries and dead letters stay per record. Both must be idempotent.
 
+    With ``concurrent_partitions``, the partitions of one fetch are handled
+    side by side, each still in order, so that a handler that mostly waits
+    (on an SMTP server) serves several partitions at once; the offsets are
+    committed once all of them are done. The next fetch still waits for the
+    slowest partition of this one.
+
     Every ``lag_every_seconds`` the loop samples its partitions' lag for the
     ``messaging.kafka.consumer.lag`` gauge (see :mod:`consumer_lag`); ``name``
     is the consumer group it reports under.
@@ -80,10 +86,12 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         batch_handler: BatchHandler | None = None,
         commit_timeout: float = 10.0,
         lag_every_seconds: float = SAMPLE_EVERY_SECONDS,
+        concurrent_partitions: bool = False,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
         self._batch_handler = batch_handler
+        self._concurrent_partitions = concurrent_partitions
         self._dead_letters = dead_letters
         self._name = name
         self._retry = retry
@@ -113,13 +121,28 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 batch = await self._fetch()
                 # What getmany returns belongs to the assignment as it is now.
                 generation = self._generation
-                for tp, records in batch.items():
-                    async with self._lock:
-                        await self._handle_partition(tp, records, generation)
-                        await self._commit([tp])
+                if self._concurrent_partitions and len(batch) > 1:
+                    await self._handle_concurrently(batch, generation)
+                else:
+                    for tp, records in batch.items():
+                        async with self._lock:
+                            await self._handle_partition(tp, records, generation)
+                            await self._commit([tp])
                 await self._lag.maybe_sample(self._committed)
         finally:
             self._lag.close()
+
+    async def _handle_concurrently(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]], generation: int
+    ) -> None:
+        """Each partition's records in order, the partitions side by side."""
+        async with self._lock:
+            async with asyncio.TaskGroup() as partitions:
+                for tp, records in batch.items():
+                    partitions.create_task(
+                        self._handle_partition(tp, records, generation)
+                    )
+            await self._commit(list(batch))
 
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         batch: dict[
