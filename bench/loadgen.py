@@ -42,8 +42,10 @@ class Recorder:
     window_end: float
     outcomes: list[Outcome] = field(default_factory=list)
     errors: int = 0
+    answered: int = 0  # warm-up and late answers included
 
     def add(self, outcome: Outcome) -> None:
+        self.answered += 1
         if self.window_start <= outcome.finished <= self.window_end:
             self.outcomes.append(outcome)
 
@@ -138,6 +140,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         statuses[str(outcome.status)] = statuses.get(str(outcome.status), 0) + 1
     return {
         "completed": len(rec.outcomes),
+        "answered": rec.answered,
         "seconds": spec["duration"],
         "throughput": len(rec.outcomes) / spec["duration"],
         "p50_ms": percentile(latencies, 0.50),

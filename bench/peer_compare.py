@@ -51,7 +51,7 @@ async def _one(
         lab.load(health_probe_spec(lab, url), "peer-health"),
     )
     login["cpu_ms_per_login"] = (
-        1000 * (service.cpu_seconds() - cpu) / max(1, login["completed"])
+        1000 * (service.cpu_seconds() - cpu) / max(1, login["answered"])
     )
     login["health"] = health
     return dict(login)

@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import machine, report
 from bench.databases import DEFAULT_POSTGRES, Databases, postgres_version
 from bench.lab import Lab, Options
+from bench.machine import ForeignCpu
 from bench.processes import REPO
 from bench.results import Section
 
@@ -94,6 +95,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
                     continue
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
                 load_before = os.getloadavg()[0]
+                foreign = ForeignCpu()
                 began = time.monotonic()
                 try:
                     produced = await _load(name)(lab)
@@ -102,11 +104,13 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
                     traceback.print_exc()
                     produced = [_failed_section(name)]
                 load_after = os.getloadavg()[0]
+                others = foreign.cores()
                 for section in produced:
                     section.seconds = time.monotonic() - began
                     section.data["load_average_1min"] = [load_before, load_after]
-                    if max(load_before, load_after) > BUSY_MACHINE:
-                        section.notes.insert(0, _busy_warning(load_before, load_after))
+                    section.data["foreign_cores"] = others
+                    if others > BUSY_MACHINE:
+                        section.notes.insert(0, _busy_warning(others))
                 sections += produced
                 print(
                     f"bench: {name} done in {time.monotonic() - began:.0f} s",
@@ -128,17 +132,18 @@ async def run(args: argparse.Namespace, argv: list[str]) -> int:
     return 1 if failed else 0
 
 
-# The benchmark's own processes keep the 1-minute load average near the
-# number of cores while they run; above this, something else was running too.
-BUSY_MACHINE = 2.5
+# Cores' worth of CPU that processes other than the benchmark's own (and the
+# PostgreSQL server it uses) took on average while a benchmark ran; above
+# this, the figures understate the code. (The load average cannot tell: the
+# benchmark's own threads keep it above the number of cores.)
+BUSY_MACHINE = 0.2
 
 
-def _busy_warning(before: float, after: float) -> str:
+def _busy_warning(others: float) -> str:
     return (
-        f"**Busy machine**: the 1-minute load average was {before:.1f} before "
-        f"and {after:.1f} after this benchmark on {os.cpu_count()} cores: other "
-        "processes competed for the CPU, so these figures understate the code "
-        "and their spread is wide. Re-run on a quiet machine."
+        f"**Busy machine**: processes outside the benchmark took {others:.2f} "
+        f"cores on average while it ran, of {os.cpu_count()}: these figures "
+        "understate the code and their spread is wide. Re-run on a quiet machine."
     )
 
 
