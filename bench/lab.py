@@ -22,6 +22,8 @@ class Options:
     only: frozenset[str] = frozenset()
     postgres_dsn: str | None = None
     ingest_events: int = 100_000
+    # Settings given to every identity the benchmarks start (--identity-env).
+    identity_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def cores(self) -> int:

@@ -93,7 +93,11 @@ async def login_benchmarks(lab: Lab) -> list[Section]:
 async def _on_database(lab: Lab, kind: str, throughput: Section, loop: Section) -> None:
     database_url = await lab.databases.url(kind, "login")
     identity = await start_identity(
-        lab.work_dir, f"identity-login-{kind}", database_url, await lab.broker()
+        lab.work_dir,
+        f"identity-login-{kind}",
+        database_url,
+        await lab.broker(),
+        extra=dict(lab.options.identity_env),
     )
     try:
         accounts = await register_and_verify(

@@ -55,6 +55,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin DSN")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--identity-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for identity in the login benchmark (repeatable)",
+    )
     parser.add_argument("--markdown", type=Path, default=REPO / "docs/benchmarks.md")
     parser.add_argument("--json", type=Path, default=REPO / "docs/benchmarks.json")
     parser.add_argument("--work-dir", type=Path, default=None)
@@ -72,6 +79,10 @@ def options_from(args: argparse.Namespace, dsn: str | None) -> Options:
         only=frozenset(n for n in args.only.split(",") if n),
         postgres_dsn=dsn,
         ingest_events=2_000 if quick else 100_000,
+        identity_env=tuple(
+            (name, value)
+            for name, _, value in (item.partition("=") for item in args.identity_env)
+        ),
     )
 
 
