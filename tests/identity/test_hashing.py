@@ -49,7 +49,7 @@ async def test_hashing_threads_run_below_the_event_loop() -> None:
 
     assert priorities == [min(loop_priority + 7, 19)] * 2
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_priority
-    assert IdentitySettings().hashing_niceness == 10
+    assert IdentitySettings().hashing_niceness == 0  # off unless asked for
 
 
 async def test_an_outdated_hash_is_rehashed_at_the_next_successful_login(

@@ -118,12 +118,13 @@ class IdentitySettings(CommonSettings, SealingSettings):
         description="threads hashing passwords; default: the number of cores",
     )
     hashing_niceness: int = Field(
-        default=10,
+        default=0,
         ge=0,
         le=19,
         validation_alias=_env("hashing_niceness"),
         description="how much lower than the event loop the hashing threads run "
-        "(a nice increment, Linux only); 0: the same priority",
+        "(a nice increment, Linux only); 0: the same priority. Measured on "
+        "SQLite: no gain in health-probe latency, 4-7 % fewer logins at 10",
     )
 
     relay_enabled: bool = Field(

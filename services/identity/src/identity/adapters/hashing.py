@@ -1,13 +1,14 @@
 """Password hashing with argon2id (passlib over argon2-cffi), off the event loop.
 
 Hashes run in a bounded thread pool (argon2-cffi releases the GIL), so one
-slow hash never stalls other requests. On Linux the hashing threads run at a
-lower priority than the event loop (a per-thread nice increment), so that when
-hashes keep every core busy the loop still gets a core as soon as it has work:
-health probes and the requests' own database work are not queued behind
-hashes. Every refusal spends one verification
-too, against a dummy hash when there is no real one to check, so the time an
-answer takes does not tell whether the address exists or is locked.
+slow hash never stalls other requests. On Linux the hashing threads can run at
+a lower priority than the event loop (``IDENTITY_HASHING_NICENESS``, a
+per-thread nice increment); measured, it did not shorten health probes on
+SQLite and cost a few per cent of logins, so it is off by default.
+
+Every refusal spends one verification too, against a dummy hash when there is
+no real one to check, so the time an answer takes does not tell whether the
+address exists or is locked.
 """
 
 import asyncio
