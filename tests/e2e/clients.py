@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.e2e.polling import eventually
 from tests.e2e.system import RunningSystem
+from tests.polling import eventually
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0"
 MAIL_WAIT = 60.0

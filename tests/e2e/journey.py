@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.clients import Clients, Person
-from tests.e2e.polling import eventually
+from tests.polling import eventually
 
 WRONG_PASSWORD = "not-my-password-7"
 

@@ -20,7 +20,7 @@ from devstack.settings import StackSettings
 from devstack.stack import Stack, StackOutput, settings_on_free_ports, stack_stages
 from devstack.stack.process import ManagedProcess
 from devstack.stack.table import Stage
-from tests.e2e.polling import eventually
+from tests.polling import eventually
 
 SERVICES = ("identity", "notifier", "audit")
 

@@ -18,9 +18,9 @@ import pytest
 
 from tests.devstack.processes import is_alive
 from tests.e2e.clients import Clients, Person
-from tests.e2e.polling import eventually
 from tests.e2e.system import QUIET_TELEMETRY, RunningSystem, running_system
 from tests.e2e.topics import events_on
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ from devstack.demo import DemoOptions, render_report, run_demo
 from tests.e2e.clients import Clients, Person
 from tests.e2e.journey import then_the_audit_tells_the_journey, walk_the_journey
 from tests.e2e.otlp_http import OtlpHttpReceiver
-from tests.e2e.polling import eventually
 from tests.e2e.system import RunningSystem
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import httpx
 
 from devstack.settings import StackSettings
 from identity.application.single_use_tokens import hash_token
-from tests.observability.polling import eventually
+from tests.polling import eventually
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 WAIT = 60.0

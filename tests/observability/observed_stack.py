@@ -22,8 +22,8 @@ from devstack.stack import (
     stack_stages,
 )
 from devstack.stack.table import Stage
-from tests.observability.polling import eventually
 from tests.otlp_receiver import OtlpReceiver
+from tests.polling import eventually
 
 SERVICES = ("identity", "notifier", "audit")
 

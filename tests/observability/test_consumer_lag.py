@@ -15,7 +15,7 @@ from shared.messaging import (
 from shared.messaging.consumer import ConsumerLoop
 from shared.messaging.consumer_lag import LagSampler
 from shared.settings import KafkaSettings
-from tests.observability.polling import eventually
+from tests.polling import eventually
 from tests.telemetry_capture import TelemetryCapture
 
 

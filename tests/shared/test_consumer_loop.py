@@ -14,7 +14,7 @@ from shared.messaging import (
 )
 from shared.messaging.consumer import ConsumerLoop, RetryPolicy
 from shared.settings import KafkaSettings
-from tests.observability.polling import eventually
+from tests.polling import eventually
 
 
 async def handled_in_order(

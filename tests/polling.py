@@ -1,4 +1,6 @@
-"""Waiting for something to become true, with a deadline instead of sleeps."""
+"""Waiting for what happens elsewhere: poll with a deadline, never sleep blind.
+
+Shared by the tests that watch other processes, brokers or exporters."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -9,7 +11,9 @@ T = TypeVar("T")
 _POLL = 0.1
 
 
-async def eventually(check: Callable[[], Awaitable[T]], within: float, what: str) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], within: float, what: str
+) -> T:
     """The first truthy answer of ``check``; fails naming ``what`` after
     ``within`` seconds, with the last answer."""
     loop = asyncio.get_running_loop()
