@@ -55,6 +55,10 @@ async def test_serve_consumes_in_its_group_and_commits_what_it_mailed(
     await smtp.start()
     settings = notifier_settings(kafka_settings, sqlite_url, smtp.port)
     await database.upgrade(MIGRATIONS, sqlite_url)
+    # As identity does before its first publish: the embedded broker would
+    # otherwise create the topic with its own partition count when the
+    # producer asks for it, racing the service's creation.
+    await ensure_topics(settings, [settings.auth_events_topic])
     producer = create_producer(settings, "test-identity")
     await producer.start()
     email = "served@example.org"
