@@ -61,6 +61,17 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
+async def own_broker() -> AsyncIterator[EmbeddedBroker]:
+    """A broker of this test alone, to stop and start at will."""
+    broker = EmbeddedBroker()
+    await broker.astart()
+    try:
+        yield broker
+    finally:
+        await broker.astop()
+
+
+@pytest.fixture
 def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     """Settings on the run's broker with topic names of this test alone."""
     suffix = uuid.uuid4().hex[:8]

@@ -119,17 +119,6 @@ async def test_the_publish_span_continues_the_requests_trace(
     assert append.parent.span_id == in_trace["auth.password_forgot"].context.span_id
 
 
-@pytest.fixture
-async def own_broker() -> AsyncIterator[EmbeddedBroker]:
-    """A broker of this test alone, to stop and start at will."""
-    broker = EmbeddedBroker()
-    await broker.astart()
-    try:
-        yield broker
-    finally:
-        await broker.astop()
-
-
 async def test_a_broker_outage_loses_and_duplicates_nothing(
     identity_settings: IdentitySettings,
     kafka_settings: KafkaSettings,

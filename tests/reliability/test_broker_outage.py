@@ -16,11 +16,9 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from audit.adapters.tables import events as audit_events
@@ -43,16 +41,6 @@ FAST_RELAY = {
     "relay_max_backoff_seconds": 1.0,
     "relay_lease_seconds": 5.0,
 }
-
-
-@pytest.fixture
-async def own_broker() -> AsyncIterator[EmbeddedBroker]:
-    broker = EmbeddedBroker()
-    await broker.astart()
-    try:
-        yield broker
-    finally:
-        await broker.astop()
 
 
 async def test_thirty_seconds_without_the_broker_lose_and_repeat_nothing(
